@@ -311,10 +311,10 @@ def __rtruediv__(self: Tensor, other): return lift(other, self) / self
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-gradcheck", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def numerical_grad(fn, inputs, weights, eps):
-    "Central-difference gradient of `sum(weights * fn(*inputs))` for each input, in float64."
+    "Central-difference gradient of `sum(weights * fn(*inputs))` for each input that requires one, in float64."
     grads = []
     with no_grad():
-        for x in inputs:
+        for x in (x for x in inputs if x.requires_grad):
             g = np.zeros(x.shape, dtype=np.float64)
             flat = x.data.reshape(-1)  # a view: writing it perturbs x
             for i in range(flat.size):
@@ -342,7 +342,7 @@ def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
     for x in checked:
         x.grad = None
     out.backward(weights.astype(out.dtype))  # the gradient of sum(weights * out)
-    for k, (x, num) in enumerate(zip(checked, numerical_grad(fn, checked, weights, eps))):
+    for k, (x, num) in enumerate(zip(checked, numerical_grad(fn, inputs, weights, eps))):
         got = np.zeros(x.shape) if x.grad is None else x.grad.data
         if not np.allclose(got, num, atol=atol, rtol=rtol):
             worst = np.unravel_index(np.argmax(np.abs(got - num)), x.shape) if x.shape else ()

@@ -1,0 +1,75 @@
+"The `tito` command line: thin commands over the tito library."
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import course, export as export_lib, testing
+
+app = typer.Typer(help="TinyTorch course tool: students export and test, instructors grade, maintainers check.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+def _root():
+    try:
+        return course.find_root()
+    except course.CourseError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2)
+
+
+def _modules(root, module, every):
+    try:
+        return course.select(root, module, every)
+    except course.CourseError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2)
+
+
+@app.command()
+def export(module: Optional[str] = typer.Argument(None, help="module number or name, e.g. 01"),
+           all_: bool = typer.Option(False, "--all", help="export every module")):
+    "Put a module's code (the source, or your notebook in the student edition) into the tinytorch package."
+    root = _root()
+    for m in _modules(root, module, all_):
+        try:
+            written = export_lib.export_module(root, m)
+        except course.CourseError as err:
+            console.print(f"[red]error:[/red] {err}")
+            raise typer.Exit(1)
+        target = m.package_file(root)
+        shown = target.relative_to(root) if target else ", ".join(str(p.relative_to(root)) for p in written)
+        console.print(f"[green]exported[/green] {m.slug} -> {shown}")
+
+
+@app.command()
+def test(module: Optional[str] = typer.Argument(None, help="module number or name, e.g. 01"),
+         all_: bool = typer.Option(False, "--all", help="test every module")):
+    "Run a module's inline tests in a fresh process, then its pytest suite; exit 1 on any failure."
+    root = _root()
+    results = []
+    for m in _modules(root, module, all_):
+        console.print(f"testing {m.slug} ...")
+        r = testing.test_module(root, m)
+        results.append(r)
+        for failure in r.inline_failures:
+            console.print(f"  [red]inline[/red] {failure}")
+        if not r.pytest_ok:
+            console.print(f"  [red]pytest[/red] {r.pytest_summary}")
+    testing.save_results(root, results)
+    table = Table(title="tito test")
+    for col in ("module", "inline points", "inline tests", "pytest", "seconds"):
+        table.add_column(col)
+    for r in results:
+        mark = lambda ok: "[green]pass[/green]" if ok else "[red]FAIL[/red]"
+        table.add_row(r.module, f"{r.earned:g}/{r.possible:g}", mark(r.inline_ok),
+                      f"{mark(r.pytest_ok)} {r.pytest_summary}", f"{r.seconds:g}")
+    console.print(table)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def main():
+    app()
