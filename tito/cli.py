@@ -9,6 +9,8 @@ from . import course, export as export_lib, testing
 
 app = typer.Typer(help="TinyTorch course tool: students export and test, instructors grade, maintainers check.",
                   no_args_is_help=True, add_completion=False)
+from .data import data_app  # noqa: E402  (`tito data fetch|status`)
+app.add_typer(data_app, name="data")
 console = Console()
 
 
