@@ -1,0 +1,486 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Losses: one number that says how wrong the model is
+#
+# Training minimises a **loss**: a scalar that is small when the predictions are good. Its
+# gradient with respect to the model's outputs is where every backward pass starts, so a
+# loss must be correct, numerically stable and fast — it runs once per training step on
+# every example of the batch. You build the three losses that cover almost all of deep
+# learning:
+#
+# | loss | predicts | used in |
+# |---|---|---|
+# | `mse_loss` (mean squared error) | real numbers | regression, autoencoders |
+# | `cross_entropy` (from logits) | one class out of C | MNIST, CIFAR-10, every language model |
+# | `binary_cross_entropy_with_logits` | yes/no (per output) | binary and multi-label classification |
+#
+# All three take the model's **raw outputs** (logits), not probabilities, and each is **one
+# fused op**: the forward pass is a few numpy lines, the backward pass a hand-derived formula
+# with a single `Tensor.from_op`. You will see why that is both more stable and cheaper than
+# composing the loss from `log_softmax`, indexing and `mean`.
+#
+# Every loss here averages over examples (PyTorch's `reduction="mean"`), so the gradient of
+# each example carries a factor `1/N`: the learning rate does not need retuning when the
+# batch size changes.
+
+# %%
+#| default_exp core.losses
+
+# %% nbgrader={"grade": false, "grade_id": "05-losses-imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| export
+import numpy as np
+
+from tinytorch.core.autograd import Tensor, gradcheck
+
+
+def to_tensor(x):
+    "`x` itself if it is a Tensor, else a new Tensor holding it."
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def check_same_shape(name, pred, target):
+    "Raise a ValueError naming both shapes unless `pred` and `target` have the same shape."
+    if pred.shape != target.shape:
+        raise ValueError(f"{name}: predictions have shape {pred.shape} but targets have shape {target.shape}; "
+                         "they must match (reshape one: silent broadcasting of e.g. (N, 1) against (N,) "
+                         "would compare every prediction with every target)")
+
+# %% [markdown]
+# ## 1. Mean squared error
+#
+# $$\mathrm{MSE} = \frac1N \sum_i (p_i - t_i)^2, \qquad
+# \frac{\partial\,\mathrm{MSE}}{\partial p_i} = \frac{2}{N}(p_i - t_i), \qquad
+# \frac{\partial\,\mathrm{MSE}}{\partial t_i} = -\frac{2}{N}(p_i - t_i)$$
+#
+# where N counts **all** elements. Predictions and targets must have the same shape. PyTorch
+# only warns when they differ and then broadcasts: predictions of shape `(N, 1)` against
+# targets `(N,)` become an `(N, N)` table of every pairwise difference — a model trains on
+# nonsense without a single error. `check_same_shape` (given) refuses instead.
+#
+# The target is usually data, but it can be a Tensor that requires a gradient (a
+# distillation target, say), so the backward returns a gradient for both parents. Compute
+# in the prediction's dtype so float32 stays float32: cast the target's data with
+# `.astype(pred.dtype)`, and return the target's gradient in the target's own dtype.
+# Remember that `g`, the upstream gradient of a scalar loss, is a 0-d array.
+
+# %% nbgrader={"grade": false, "grade_id": "05-losses-mse", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def mse_loss(pred, target):
+    "Mean of (pred - target)² over all elements; one fused differentiable op."
+    pred, target = to_tensor(pred), to_tensor(target)
+    check_same_shape("mse_loss", pred, target)
+    ### BEGIN SOLUTION
+    diff = pred.data - target.data.astype(pred.dtype)
+    n = max(diff.size, 1)
+    out = np.mean(diff * diff)
+
+    def backward(g):
+        gp = diff * (g * (2 / n))
+        return gp, (-gp).astype(target.dtype)
+    return Tensor.from_op(out, (pred, target), backward)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-mse-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+pred = Tensor([[1.0, 2.0], [3.0, 4.0]])
+target = Tensor([[1.0, 0.0], [0.0, 4.0]])
+loss = mse_loss(pred, target)
+assert isinstance(loss, Tensor) and loss.shape == (), f"a loss is a scalar Tensor (shape ()), got {loss!r}"
+assert loss.dtype == np.float32, f"float32 in, float32 out; got {loss.dtype}"
+np.testing.assert_allclose(np.asarray(loss.data), (4 + 9) / 4)
+try:
+    mse_loss(Tensor(np.zeros((4, 1))), Tensor(np.zeros(4)))
+except ValueError as err:
+    assert "(4, 1)" in str(err) and "(4,)" in str(err), f"the error names both shapes: {err}"
+else:
+    raise AssertionError("mse_loss of shapes (4, 1) and (4,) must raise ValueError")
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-mse-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+p = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+mse_loss(p, Tensor([0.0, 2.0, 5.0, 4.0])).backward()
+assert isinstance(p.grad, Tensor) and p.grad.shape == (4,)
+np.testing.assert_allclose(np.asarray(p.grad.data), [0.5, 0.0, -1.0, 0.0], err_msg="2/N · (p - t)")
+rng = np.random.default_rng(0)
+a = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
+b = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
+assert gradcheck(mse_loss, a, b)
+
+# %% [markdown]
+# ## 2. Cross-entropy from logits
+#
+# A classifier outputs one score (logit) `x_c` per class; softmax turns them into
+# probabilities `s_c`. Cross-entropy is the negative log-probability of the correct class
+# `y`, averaged over the N examples:
+#
+# $$\ell = -\log s_y = -\bigl(x_y - \log\textstyle\sum_c e^{x_c}\bigr)
+#        = \mathrm{logsumexp}(x) - x_y .$$
+#
+# Computed this way, with the max-shift from module 03 inside the log-sum-exp, it is finite
+# even when the model is confidently wrong (`log(softmax)` would give `log 0 = -inf`).
+#
+# **The fused gradient.** Differentiating `logsumexp(x) - x_y` gives the most famous formula
+# in deep learning:
+#
+# $$\frac{\partial \ell}{\partial x_c} = s_c - [c = y], \qquad\text{so for the mean:}\qquad
+# \frac{\partial L}{\partial x} = \frac{\mathrm{softmax}(x) - \mathrm{onehot}(y)}{N}.$$
+#
+# Probability mass the model put on wrong classes is pushed down, and the missing mass on the
+# right class is pushed up. You never need to build the one-hot matrix: copy the softmax and
+# subtract 1 at `[rows, y]` (fancy indexing with `np.arange(M)` and `y`).
+#
+# **Shapes.** Logits `(N, C)` with targets `(N,)`, or, for a language model, logits
+# `(B, T, C)` with targets `(B, T)`: in general `(..., C)` with `(...)`. Flatten to
+# `(M, C)` and `(M,)`, compute, and reshape the gradient back. Targets are integer class
+# indices; the given checks below reject float targets, a shape mismatch and out-of-range
+# classes with a clear message.
+#
+# **`ignore_index`.** Sequences in a batch are padded to the same length, and the padding
+# positions must not count. Targets equal to `ignore_index` contribute nothing to the loss
+# and get a zero gradient, and the mean is over the **non-ignored** positions only (if
+# every position is ignored there is nothing to average: we return 0 with zero gradients,
+# where PyTorch returns nan).
+#
+# **Label smoothing** ε replaces the one-hot target by `q = (1-ε)·onehot(y) + ε/C`, which
+# keeps the model from driving logits to infinity to reach probability exactly 1. Then
+#
+# $$\ell = -\sum_c q_c \log s_c = (1-\varepsilon)\bigl(\mathrm{lse} - x_y\bigr)
+#         + \varepsilon\bigl(\mathrm{lse} - \mathrm{mean}_c\, x_c\bigr),
+# \qquad \frac{\partial \ell}{\partial x} = s - q ,$$
+#
+# the same formula as PyTorch's `cross_entropy(..., label_smoothing=ε)` (the max-shift
+# cancels in both brackets, so you may use the shifted logits `z` throughout).
+
+# %% nbgrader={"grade": false, "grade_id": "05-losses-cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def class_targets(logits, targets, ignore_index):
+    "Targets as a flat int array (M,), checked against logits (..., C), and the mask of positions that count."
+    y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {y.dtype}")
+    if logits.ndim == 0 or y.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+                         f"{logits.shape[:-1]} (one class index per row of logits), got {y.shape}")
+    y = y.reshape(-1)
+    valid = np.ones(y.shape, dtype=bool) if ignore_index is None else y != ignore_index
+    num_classes = logits.shape[-1]
+    bad = valid & ((y < 0) | (y >= num_classes))
+    if bad.any():
+        raise IndexError(f"cross_entropy: target {y[bad][0]} is out of range for {num_classes} classes "
+                         f"(valid: 0..{num_classes - 1}" + (f", or ignore_index={ignore_index})" if ignore_index
+                                                            is not None else ")"))
+    return np.where(valid, y, 0), valid
+
+def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0):
+    "Mean over non-ignored positions of -log softmax(logits)[target]; logits (..., C), int targets (...)."
+    logits = to_tensor(logits)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    y, valid = class_targets(logits, targets, ignore_index)
+    num_classes = logits.shape[-1]
+    x = logits.data.reshape(-1, num_classes)
+    rows, count, eps = np.arange(len(y)), max(int(valid.sum()), 1), label_smoothing
+    ### BEGIN SOLUTION
+    z = x - x.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    total = e.sum(axis=1, keepdims=True)
+    lse = np.log(total[:, 0])
+    per_row = lse - z[rows, y]
+    if eps:
+        per_row = (1 - eps) * per_row + eps * (lse - z.mean(axis=1))
+    out = np.sum(per_row * valid) / count
+
+    def backward(g):
+        grad = e / total
+        grad[rows, y] -= 1 - eps
+        if eps:
+            grad -= eps / num_classes
+        grad *= (valid.astype(x.dtype) * (g / count))[:, None]
+        return (grad.reshape(logits.shape),)
+    return Tensor.from_op(out, (logits,), backward)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.0], [1.0, 1.0, 1.0], [-1.0, 0.0, 3.0]], dtype=np.float32)
+labels = np.array([0, 1, 2, 0])
+log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+loss = cross_entropy(Tensor(logits), Tensor(labels))
+assert isinstance(loss, Tensor) and loss.shape == () and loss.dtype == np.float32
+np.testing.assert_allclose(np.asarray(loss.data), -log_probs[np.arange(4), labels].mean(), rtol=1e-6)
+np.testing.assert_allclose(np.asarray(cross_entropy(Tensor(logits), labels).data), np.asarray(loss.data),
+                           err_msg="targets may be a numpy array too")
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = Tensor(logits, requires_grad=True)
+loss = cross_entropy(x, labels)
+assert len(loss._parents) == 1 and loss._parents[0] is x, "cross_entropy is one fused op on the logits"
+loss.backward()
+probs = np.exp(log_probs)
+assert isinstance(x.grad, Tensor) and x.grad.shape == (4, 3)
+np.testing.assert_allclose(np.asarray(x.grad.data), (probs - np.eye(3)[labels]) / 4, rtol=1e-5, atol=1e-7)
+rng = np.random.default_rng(1)
+x64 = Tensor(rng.standard_normal((5, 4)), dtype=np.float64, requires_grad=True)
+assert gradcheck(lambda t: cross_entropy(t, np.array([3, 0, 1, 1, 2])), x64)
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-stable", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+big = Tensor([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0]], requires_grad=True)
+with np.errstate(over="raise", invalid="raise", divide="raise"):
+    loss = cross_entropy(big, np.array([0, 1]))  # right with certainty, then wrong by 2e4
+    loss.backward()
+assert isinstance(loss, Tensor) and loss.shape == ()
+np.testing.assert_allclose(np.asarray(loss.data), (0.0 + 2e4) / 2, rtol=1e-6)
+np.testing.assert_allclose(np.asarray(big.grad.data), [[0, 0, 0], [0.5, -0.5, 0]], atol=1e-7)
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-shapes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+rng = np.random.default_rng(2)
+seq = rng.standard_normal((2, 3, 5)).astype(np.float32)   # (batch, time, classes)
+tokens = rng.integers(0, 5, size=(2, 3))
+loss = cross_entropy(Tensor(seq), tokens)
+assert isinstance(loss, Tensor) and loss.shape == ()
+flat = seq.reshape(6, 5)
+want = np.mean(np.log(np.exp(flat).sum(axis=1)) - flat[np.arange(6), tokens.reshape(-1)])
+np.testing.assert_allclose(np.asarray(loss.data), want, rtol=1e-5)
+seq64 = Tensor(seq, dtype=np.float64, requires_grad=True)
+assert gradcheck(lambda t: cross_entropy(t, tokens), seq64)
+for bad_targets, error in [(np.array([0, 1]), ValueError), (np.array([[0.0, 1.0, 2.0]] * 2), TypeError),
+                           (np.array([[0, 1, 5], [0, 0, 0]]), IndexError)]:
+    try:
+        cross_entropy(Tensor(seq), bad_targets)
+    except error:
+        pass
+    else:
+        raise AssertionError(f"targets {bad_targets.tolist()} must raise {error.__name__}")
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-ignore", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = Tensor(logits, requires_grad=True)
+padded = np.array([0, -100, 2, -100])
+loss = cross_entropy(x, padded, ignore_index=-100)
+assert isinstance(loss, Tensor) and loss.shape == ()
+np.testing.assert_allclose(np.asarray(loss.data), -(log_probs[0, 0] + log_probs[2, 2]) / 2, rtol=1e-6,
+                           err_msg="the mean is over the 2 positions that are not ignored")
+loss.backward()
+grad = np.asarray(x.grad.data)
+np.testing.assert_allclose(grad[[1, 3]], 0.0, err_msg="ignored positions get no gradient")
+np.testing.assert_allclose(grad[[0, 2]], (probs[[0, 2]] - np.eye(3)[[0, 2]]) / 2, rtol=1e-5, atol=1e-7)
+### BEGIN HIDDEN TESTS
+x = Tensor(logits, requires_grad=True)
+none_left = cross_entropy(x, np.full(4, 7), ignore_index=7)
+np.testing.assert_allclose(np.asarray(none_left.data), 0.0)
+none_left.backward()
+np.testing.assert_allclose(np.asarray(x.grad.data), np.zeros((4, 3)))
+x64 = Tensor(rng.standard_normal((2, 4, 3)), dtype=np.float64, requires_grad=True)
+assert gradcheck(lambda t: cross_entropy(t, np.array([[0, 2, 2, 1], [1, 1, 0, 2]]), ignore_index=1), x64)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-ce-smoothing", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+eps = 0.1
+q = (1 - eps) * np.eye(3)[labels] + eps / 3
+loss = cross_entropy(Tensor(logits), labels, label_smoothing=eps)
+assert isinstance(loss, Tensor) and loss.shape == ()
+np.testing.assert_allclose(np.asarray(loss.data), -(q * log_probs).sum(axis=1).mean(), rtol=1e-5)
+x64 = Tensor(rng.standard_normal((4, 6)), dtype=np.float64, requires_grad=True)
+assert gradcheck(lambda t: cross_entropy(t, np.array([5, 0, 3, 3]), label_smoothing=0.2), x64)
+assert gradcheck(lambda t: cross_entropy(t, np.array([5, 0, -1, 3]), ignore_index=-1, label_smoothing=0.3), x64)
+
+# %% [markdown]
+# ### Fused or composed?
+#
+# The same loss can be written with module 03's `log_softmax`, indexing and `mean`. Both give
+# the same number; compare their cost on a language-model-sized batch (64 sequences of 128
+# tokens, a 65-character vocabulary).
+
+# %%
+import time
+
+from tinytorch.core.activations import log_softmax
+
+def cross_entropy_composed(logits, targets):
+    "-mean(log_softmax(logits)[rows, targets]) from separate ops (three graph nodes)."
+    flat = logits.reshape(-1, logits.shape[-1])
+    return -(log_softmax(flat)[np.arange(flat.shape[0]), targets.reshape(-1)]).mean()
+
+_rng = np.random.default_rng(0)
+_logits = Tensor(_rng.standard_normal((64, 128, 65)), requires_grad=True)
+_targets = _rng.integers(0, 65, size=(64, 128))
+for _name, _fn in [("fused", cross_entropy), ("composed", cross_entropy_composed)]:
+    _times = []
+    for _ in range(6):  # the first run warms up; report the best of the rest
+        _start = time.perf_counter()
+        _fn(_logits, _targets).backward()
+        _times.append(time.perf_counter() - _start)
+    print(f"{_name:>8}: {min(_times[1:]) * 1e3:.2f} ms forward+backward")
+np.testing.assert_allclose(cross_entropy_composed(_logits, _targets).data, cross_entropy(_logits, _targets).data,
+                           rtol=1e-5)
+
+# %% [markdown]
+# ## 3. Binary cross-entropy with logits
+#
+# For a yes/no output the model gives one logit `x`; the probability of "yes" is `σ(x)`, and
+# the loss for a target `t ∈ [0, 1]` is
+#
+# $$\ell = -\bigl[t \log\sigma(x) + (1-t)\log(1-\sigma(x))\bigr].$$
+#
+# Computed literally this breaks: in float32 `σ(20)` rounds to exactly 1, and `log(1 - 1)`
+# is `-inf`. Rewrite it with the **softplus** `sp(x) = log(1 + e^x)`: since
+# `log σ(x) = -sp(-x)`, `log(1 - σ(x)) = -sp(x)` and `sp(-x) = sp(x) - x`,
+#
+# $$\ell = \mathrm{sp}(x) - t\,x, \qquad \mathrm{sp}(x) = \max(x, 0) + \log\bigl(1 + e^{-|x|}\bigr),$$
+#
+# which never exponentiates a positive number (`np.log1p` keeps precision when `e^{-|x|}` is
+# tiny). The derivative is as simple as cross-entropy's: `∂ℓ/∂x = σ(x) - t`, and
+# `∂ℓ/∂t = -x`. Average over all elements (divide by N). Compute σ the stable way of module
+# 03, from the same `e^{-|x|}` the forward pass already made. Targets are floats (integer 0/1
+# arrays are fine too) of the logits' shape.
+
+# %% nbgrader={"grade": false, "grade_id": "05-losses-bce", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def binary_cross_entropy_with_logits(logits, targets):
+    "Mean of softplus(x) - t·x over all elements: stable binary cross-entropy on logits; one fused op."
+    logits, targets = to_tensor(logits), to_tensor(targets)
+    check_same_shape("binary_cross_entropy_with_logits", logits, targets)
+    x, t = logits.data, targets.data.astype(logits.dtype)
+    ### BEGIN SOLUTION
+    e = np.exp(-np.abs(x))
+    n = max(x.size, 1)
+    out = np.mean(np.maximum(x, 0) - t * x + np.log1p(e))
+
+    def backward(g):
+        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        scale = g / n
+        return (sig - t) * scale, (-x * scale).astype(targets.dtype)
+    return Tensor.from_op(out, (logits, targets), backward)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-bce-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+z = np.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.2]], dtype=np.float32)
+t = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.3]], dtype=np.float32)
+p = 1 / (1 + np.exp(-z.astype(np.float64)))
+want = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
+loss = binary_cross_entropy_with_logits(Tensor(z), Tensor(t))
+assert isinstance(loss, Tensor) and loss.shape == () and loss.dtype == np.float32
+np.testing.assert_allclose(np.asarray(loss.data), want, rtol=1e-5)
+x = Tensor(z, requires_grad=True)
+binary_cross_entropy_with_logits(x, t).backward()
+assert isinstance(x.grad, Tensor) and x.grad.shape == (2, 3)
+np.testing.assert_allclose(np.asarray(x.grad.data), (p - t) / 6, rtol=1e-5, atol=1e-7)
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-bce-stable-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = Tensor([1e4, -1e4, 1e4, -1e4, 30.0], requires_grad=True)
+with np.errstate(over="raise", invalid="raise", divide="raise"):
+    loss = binary_cross_entropy_with_logits(x, Tensor([1.0, 0.0, 0.0, 1.0, 0.0]))
+    loss.backward()
+assert isinstance(loss, Tensor) and loss.shape == ()
+np.testing.assert_allclose(np.asarray(loss.data), (0 + 0 + 1e4 + 1e4 + 30) / 5, rtol=1e-6)
+np.testing.assert_allclose(np.asarray(x.grad.data), np.array([0, 0, 1, -1, 1]) / 5, atol=1e-7)
+rng = np.random.default_rng(3)
+a = Tensor(rng.standard_normal((3, 4)) * 3, dtype=np.float64, requires_grad=True)
+b = Tensor(rng.uniform(0, 1, (3, 4)), dtype=np.float64, requires_grad=True)
+assert gradcheck(binary_cross_entropy_with_logits, a, b)
+
+# %% [markdown]
+# ## 4. Loss objects
+#
+# Training loops (module 08's `Trainer`) take a loss as an object: `loss_fn(pred, target)`.
+# The classes hold the options and call the functions; the base class is given.
+
+# %% nbgrader={"grade": false, "grade_id": "05-losses-classes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class Loss:
+    "Base of the loss objects: calling one runs `forward(pred, target)`; no parameters."
+    def __call__(self, pred, target): return self.forward(pred, target)
+    def forward(self, pred, target): raise NotImplementedError
+    def __repr__(self):
+        opts = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({opts})"
+
+class MSELoss(Loss):
+    "Mean squared error."
+    def forward(self, pred, target):
+        ### BEGIN SOLUTION
+        return mse_loss(pred, target)
+        ### END SOLUTION
+
+class CrossEntropyLoss(Loss):
+    "Cross-entropy from logits with integer targets; optional ignore_index and label smoothing."
+    def __init__(self, ignore_index=None, label_smoothing=0.0):
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+    def forward(self, logits, targets):
+        ### BEGIN SOLUTION
+        return cross_entropy(logits, targets, ignore_index=self.ignore_index, label_smoothing=self.label_smoothing)
+        ### END SOLUTION
+
+class BCEWithLogitsLoss(Loss):
+    "Binary cross-entropy on logits."
+    def forward(self, logits, targets):
+        ### BEGIN SOLUTION
+        return binary_cross_entropy_with_logits(logits, targets)
+        ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "05-losses-classes-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+pairs = [(MSELoss()(Tensor(z), Tensor(t)), mse_loss(Tensor(z), Tensor(t))),
+         (BCEWithLogitsLoss()(Tensor(z), Tensor(t)), binary_cross_entropy_with_logits(Tensor(z), Tensor(t))),
+         (CrossEntropyLoss()(Tensor(logits), labels), cross_entropy(Tensor(logits), labels)),
+         (CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)(Tensor(logits), padded),
+          cross_entropy(Tensor(logits), padded, ignore_index=-100, label_smoothing=0.1))]
+for got, want in pairs:
+    assert isinstance(got, Tensor) and got.shape == ()
+    np.testing.assert_allclose(np.asarray(got.data), np.asarray(want.data))
+np.testing.assert_allclose(np.asarray(pairs[2][0].data), -log_probs[np.arange(4), labels].mean(), rtol=1e-6)
+assert CrossEntropyLoss(label_smoothing=0.1).label_smoothing == 0.1
+
+# %% [markdown]
+# ## Reflection
+#
+# Answer in a few sentences each; these are graded by hand.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **A sanity check for free.** A freshly initialised classifier over C classes outputs
+# nearly equal logits. What cross-entropy should the first training step print for MNIST
+# (C = 10) and for a character model with a 65-symbol vocabulary? What would you suspect if
+# the first loss were 40?
+#
+# === BEGIN MARK SCHEME ===
+# Equal logits give s = 1/C, so the loss is ln C: ln 10 ≈ 2.30, ln 65 ≈ 4.17. A loss of 40
+# means confidently wrong logits at initialisation: weights too large (bad init scale),
+# unnormalised inputs, or a bug (e.g. probabilities passed where logits are expected).
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-logits", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Why logits?** Suppose a model applies softmax itself and the loss takes probabilities,
+# computing `-log(p[y])`. Describe two things that go wrong in float32 when the model is
+# very confident (and sometimes very wrong), and how taking logits avoids them.
+#
+# === BEGIN MARK SCHEME ===
+# p[y] underflows to 0 when the model is confidently wrong → log 0 = -inf loss and inf/nan
+# gradients; the backward through softmax then log multiplies/divides tiny numbers
+# (1/p · p(1-p)) and loses precision, and saturated probabilities (exactly 1 or 0) give zero
+# gradients. With logits, lse(x) - x_y is finite for any input and the fused gradient
+# s - onehot is computed directly, bounded in [-1, 1].
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Memory of a language-model loss.** A GPT with a 50,257-token vocabulary is trained on a
+# batch of 8 sequences of 1,024 tokens. How large (in float32) is the logits tensor? The
+# fused loss keeps one array of that size for backward and builds no one-hot matrix: how
+# much would materialising `onehot(y)` as float32 add, and how much does storing `y` as
+# int64 indices cost instead?
+#
+# === BEGIN MARK SCHEME ===
+# 8·1024·50257·4 B ≈ 1.65 GB (≈1.53 GiB). A float32 one-hot is the same size again
+# (≈1.65 GB); int64 indices cost 8·1024·8 B = 64 KiB.
+# === END MARK SCHEME ===
+#
+# YOUR ANSWER HERE
