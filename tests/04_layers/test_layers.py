@@ -170,17 +170,37 @@ def test_linear_forward_is_one_graph_node():
     assert len(y._parents) == 3 and y._parents[1] is layer.weight and y._parents[2] is layer.bias
 
 
-def test_linear_is_fast():
+def median_ratio(fn, ref, repeats=21):
+    "Median over repeats of time(fn) / time(ref), measured back to back so both see the same load."
+    fn(), ref()
+    ratios = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        mid = time.perf_counter()
+        ref()
+        ratios.append((mid - start) / (time.perf_counter() - mid))
+    return float(np.median(ratios))
+
+
+def test_linear_costs_little_more_than_its_matmuls():
     layer = Linear(512, 512, seed=0)
-    x = Tensor(np.random.default_rng(0).standard_normal((256, 512)), requires_grad=True)
-    layer(x).sum().backward()  # warm-up
-    start = time.perf_counter()
-    for _ in range(20):
+    xs = np.random.default_rng(0).standard_normal((256, 512)).astype(np.float32)
+    x = Tensor(xs, requires_grad=True)
+    w, g = layer.weight.data, np.ones((256, 512), dtype=np.float32)
+
+    def ours():
         layer.zero_grad()
+        x.grad = None
         layer(x).sum().backward()
-    per_step = (time.perf_counter() - start) / 20
-    # 3 matmuls of 256x512x512 = 0.2 GFLOP: a few ms at numpy speed; generous for a shared machine
-    assert per_step < 0.1, f"forward+backward of Linear(512, 512) on 256 rows took {per_step * 1000:.1f} ms"
+
+    def numpy_only():  # forward matmul + bias, the two backward matmuls, the bias sum
+        out = xs @ w + layer.bias.data
+        return out.sum(), g @ w.T, xs.T @ g, g.sum(axis=0)
+    # the best of three medians: other processes on a shared machine only ever make a ratio worse.
+    # Typical is ~1.1x; the bound catches pathological work (Python loops, non-BLAS products, big copies), not noise.
+    ratio = min(median_ratio(ours, numpy_only, repeats=11) for _ in range(3))
+    assert ratio < 5.0, f"Linear forward+backward took {ratio:.1f}x the time of the bare numpy work"
 
 
 def test_sequential_runs_any_callables_in_order():
