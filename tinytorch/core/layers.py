@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from .autograd import Tensor, gradcheck, no_grad
+from .autograd import Tensor, gradcheck
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-parameter
 class Parameter(Tensor):

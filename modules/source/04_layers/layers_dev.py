@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from tinytorch.core.autograd import Tensor, gradcheck, no_grad
+from tinytorch.core.autograd import Tensor, gradcheck
 
 # %% [markdown]
 # ## 1. Parameters
