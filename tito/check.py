@@ -1,0 +1,256 @@
+"""`tito check` (maintainers): every module source against the module contract, and the generated student
+notebooks against leaks. Each problem names the module, the cell's grade_id and the fix."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import course as course_lib
+from . import export as export_lib
+
+# Spelled in two parts so that this file, which ships in the student edition, holds no marker itself.
+_BEGIN, _END = "BEGIN ", "END "
+SOLUTION = ("### " + _BEGIN + "SOLUTION", "### " + _END + "SOLUTION")
+HIDDEN = ("### " + _BEGIN + "HIDDEN TESTS", "### " + _END + "HIDDEN TESTS")
+MARK_SCHEME = ("=== " + _BEGIN + "MARK SCHEME ===", "=== " + _END + "MARK SCHEME ===")
+# what nbgrader itself looks for (anywhere in a line)
+DELIMS = {"solution": (_BEGIN + "SOLUTION", _END + "SOLUTION"),
+          "hidden tests": (_BEGIN + "HIDDEN TESTS", _END + "HIDDEN TESTS"),
+          "mark scheme": (_BEGIN + "MARK SCHEME", _END + "MARK SCHEME")}
+MARKERS = [m for pair in DELIMS.values() for m in pair]
+ANSWER = "YOUR ANSWER HERE"
+DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)\s*$", re.M)
+MIN_SECRET_LEN = 16  # shorter lines (`return out`) are too common to identify a solution
+
+
+@dataclass
+class Problem:
+    module: str
+    cell: str      # grade_id, "cell N", or "" for the module as a whole
+    message: str
+    fix: str
+
+    def __str__(self):
+        where = f"{self.module} [{self.cell}]" if self.cell else self.module
+        return f"{where}: {self.message}. Fix: {self.fix}"
+
+
+_CACHE = {}
+
+
+def read_source(path):
+    "The source as a notebook (read once per version of the file: check reads each several times)."
+    path = Path(path)
+    key = (path.resolve(), path.stat().st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE[key] = export_lib.read_source(path)
+    return _CACHE[key]
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader") or {}
+
+
+def _cell_name(cell, i):
+    return _meta(cell).get("grade_id") or f"cell {i}"
+
+
+def blocks(text, kind):
+    """The regions of `kind` ("solution", "hidden tests", "mark scheme") in a cell's text as lists of lines,
+    and an error message when the markers are unbalanced or nested (None when fine)."""
+    begin, end = DELIMS[kind]
+    found, current, error = [], None, None
+    for n, line in enumerate(text.splitlines(), 1):
+        if begin in line:
+            if current is not None:
+                error = f"nested `{begin}` at line {n}"
+            current = []
+        elif end in line:
+            if current is None:
+                error = error or f"`{end}` at line {n} without a `{begin}` before it"
+            else:
+                found.append(current)
+                current = None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        error = error or f"`{begin}` without a matching `{end}`"
+    return found, error
+
+
+def _points(meta):
+    try:
+        return float(meta.get("points", 0) or 0)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def check_module(root, module, seen_ids):
+    "Problems of one module source; `seen_ids` maps grade_id -> module slug across the course (updated)."
+    slug, probs = module.slug, []
+    add = lambda cell, msg, fix: probs.append(Problem(slug, cell, msg, fix))
+    for name, fix in [("module.yaml", "add module.yaml (title, number, summary, prerequisites, exports, points, time_estimate)"),
+                      ("README.md", "add README.md: the chapter overview (what you build, why, prerequisites, how to work)")]:
+        if not (module.dir / name).is_file():
+            add("", f"{name} is missing", fix)
+    if not module.source:
+        add("", f"no source {module.name}_dev.py", f"write modules/source/{slug}/{module.name}_dev.py (jupytext percent format)")
+        return probs
+    try:
+        nb = read_source(module.source)
+    except Exception as err:  # noqa: BLE001
+        add("", f"the source cannot be read as a notebook: {err}", "fix the jupytext percent format")
+        return probs
+
+    default_exps = [m for c in nb.cells if c.cell_type == "code" for m in DEFAULT_EXP.findall(c.source)]
+    if not default_exps:
+        add("", "no `#| default_exp` cell", f"add a first code cell `#| default_exp {module.export_to or 'core.' + module.name}`")
+    elif len(default_exps) > 1:
+        add("", f"{len(default_exps)} `#| default_exp` lines ({', '.join(default_exps)})", "keep exactly one")
+
+    total, reflections, hidden_blocks = 0.0, 0, 0
+    for i, cell in enumerate(nb.cells):
+        meta, name, src = _meta(cell), _cell_name(cell, i), cell.source
+        is_sol, is_grade, code = bool(meta.get("solution")), bool(meta.get("grade")), cell.cell_type == "code"
+        sol, sol_err = blocks(src, "solution")
+        hid, hid_err = blocks(src, "hidden tests")
+        mark, mark_err = blocks(src, "mark scheme")
+        if meta:
+            gid = meta.get("grade_id")
+            if not gid:
+                add(name, "nbgrader cell without a grade_id", f'add "grade_id": "{module.number}-{module.name}-<thing>"')
+            elif gid in seen_ids:
+                add(gid, f"grade_id also used in {seen_ids[gid]}", f'rename it (grade_ids are unique across the course: "{module.number}-{module.name}-<thing>")')
+            else:
+                seen_ids[gid] = slug
+                if not gid.startswith(f"{module.number}-"):
+                    add(gid, "grade_id does not start with the module number", f'rename it "{module.number}-{module.name}-<thing>"')
+            if meta.get("schema_version") != 3:
+                add(name, f"schema_version is {meta.get('schema_version')!r}", "copy the metadata line of a cell in 01_tensor (schema_version 3)")
+        if is_grade:
+            p = _points(meta)
+            if not p > 0:
+                add(name, f"graded cell with points {meta.get('points')!r}", 'give it "points": N (1-3 for a test cell, 2 for a reflection)')
+            else:
+                total += p
+        # solution markers
+        if sol_err:
+            add(name, f"unbalanced solution markers: {sol_err}", f"pair every `{SOLUTION[0]}` with a `{SOLUTION[1]}` in the same cell")
+        if code and is_sol and not is_grade and not sol and not sol_err:
+            add(name, "implementation cell (solution: true) without a solution block",
+                f"put the body between `{SOLUTION[0]}` and `{SOLUTION[1]}` (or make it given code: solution false)")
+        if code and is_sol and is_grade:
+            add(name, "code cell with both solution and grade true (an autograded answer cell)",
+                "split it: an implementation cell (solution true, grade false) and a locked test cell (grade true)")
+        if (sol or sol_err) and not (is_sol and code):
+            add(name, "solution markers in a cell that is not an implementation cell (nbgrader would not strip them)",
+                'mark the cell "solution": true, "grade": false, or remove the markers')
+        # hidden tests
+        if hid_err:
+            add(name, f"unbalanced hidden-test markers: {hid_err}", f"pair `{HIDDEN[0]}` with `{HIDDEN[1]}` in the same cell")
+        if (hid or hid_err) and not (is_grade and code and not is_sol):
+            add(name, "hidden tests outside a graded test cell", 'move them into a cell with "grade": true, "locked": true')
+        hidden_blocks += len(hid) if is_grade else 0
+        if is_grade and code and not is_sol and not meta.get("locked"):
+            add(name, "graded test cell is not locked", 'set "locked": true so students cannot edit the test')
+        # reflections (markdown answers graded by hand)
+        if cell.cell_type == "markdown" and is_sol:
+            if not is_grade:
+                add(name, "markdown answer cell is not graded", 'set "grade": true, "points": 2')
+            reflections += 1
+            if mark_err:
+                add(name, f"unbalanced mark-scheme markers: {mark_err}", f"pair `{MARK_SCHEME[0]}` with `{MARK_SCHEME[1]}`")
+            elif not mark:
+                add(name, "reflection without a mark scheme", f"add a `{MARK_SCHEME[0]}` ... `{MARK_SCHEME[1]}` block for the grader")
+            if ANSWER not in src:
+                add(name, f"reflection without the `{ANSWER}` line", f"end the cell with a line `{ANSWER}`")
+        elif mark or mark_err:
+            add(name, "mark-scheme markers outside a reflection cell", 'put them in a markdown cell with "solution": true, "grade": true')
+    if hidden_blocks == 0:
+        add("", "no hidden tests", f"add a `{HIDDEN[0]}` ... `{HIDDEN[1]}` block inside at least one graded test cell")
+    if not 2 <= reflections <= 3:
+        add("", f"{reflections} reflection cells", "have 2-3 markdown reflection questions (solution true, grade true, points 2)")
+
+    meta = module.meta
+    if meta:
+        if str(meta.get("number", "")).zfill(2) != module.number:
+            add("", f"module.yaml number is {meta.get('number')!r}", f'set number: "{module.number}"')
+        if not meta.get("title"):
+            add("", "module.yaml has no title", "add title: ...")
+        if default_exps and meta.get("exports") != default_exps[0]:
+            add("", f"module.yaml exports {meta.get('exports')!r} but the source has `#| default_exp {default_exps[0]}`",
+                f"set exports: {default_exps[0]} in module.yaml (or fix the default_exp)")
+        try:
+            declared = float(meta.get("points"))
+        except (TypeError, ValueError):
+            declared = None
+        if declared != total:
+            add("", f"module.yaml points is {meta.get('points')!r} but the graded cells add up to {total:g}",
+                f"set points: {total:g} in module.yaml")
+        for pre in meta.get("prerequisites") or []:
+            if str(pre).zfill(2) >= module.number:
+                add("", f"prerequisite {pre!r} is not an earlier module", "list only earlier module numbers")
+    return probs
+
+
+def secret_lines(root):
+    """Lines of reference solutions, hidden tests and mark schemes (stripped, long enough to be telling) that
+    appear nowhere else in any source, mapped to where they come from."""
+    secret, public = {}, set()
+    for m in course_lib.all_modules(root):
+        if not m.source:
+            continue
+        try:
+            nb = read_source(m.source)
+        except Exception:  # noqa: BLE001 — check_module reports it
+            continue
+        for i, cell in enumerate(nb.cells):
+            kind = None  # the region the current line is in, by position
+            for line in cell.source.splitlines():
+                begins = [k for k, (b, _) in DELIMS.items() if b in line]
+                ends = [k for k, (_, e) in DELIMS.items() if e in line]
+                if begins:
+                    kind = begins[0]
+                elif ends:
+                    kind = None
+                elif kind:
+                    if len(line.strip()) >= MIN_SECRET_LEN:
+                        secret.setdefault(line.strip(), f"{kind} in {m.slug} [{_cell_name(cell, i)}]")
+                else:
+                    public.add(line.strip())
+    return {line: where for line, where in secret.items() if line not in public}
+
+
+def check_student_notebooks(root):
+    "Problems in the generated student notebooks: any marker or reference line left after stripping."
+    from .edition import strip_notebook
+    secrets = secret_lines(root)
+    probs = []
+    for m in course_lib.all_modules(root):
+        if not m.source:
+            continue
+        try:
+            nb = strip_notebook(read_source(m.source), m.slug)
+        except Exception as err:  # noqa: BLE001
+            probs.append(Problem(m.slug, "", f"nbgrader cannot generate the student notebook: {err}",
+                                 "fix the markers and cell metadata named above"))
+            continue
+        for i, cell in enumerate(nb.cells):
+            for marker in MARKERS:
+                if marker in cell.source:
+                    probs.append(Problem(m.slug, _cell_name(cell, i), f"the student notebook still contains `{marker}`",
+                                         "put the block in a cell of the right kind so nbgrader strips it"))
+            for line in sorted({l.strip() for l in cell.source.splitlines()} & set(secrets)):
+                probs.append(Problem(m.slug, _cell_name(cell, i), f"the student notebook shows reference code ({secrets[line]}): {line[:70]}",
+                                     "move that line inside a solution block, or out of the hidden tests/mark scheme"))
+    return probs
+
+
+def check_course(root):
+    "Every problem in the course, in module order."
+    seen, probs = {}, []
+    for m in course_lib.all_modules(root):
+        probs.extend(check_module(root, m, seen))
+    probs.extend(check_student_notebooks(root))
+    return probs
