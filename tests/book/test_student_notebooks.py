@@ -1,0 +1,22 @@
+"""Each student notebook runs top to bottom in a fresh kernel until its first unimplemented cell,
+which raises NotImplementedError — never another error (a missing import, a typo in given code)."""
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from tito.course import all_modules, find_root
+from tito.edition import release_notebook
+
+ROOT = find_root(__file__)
+MODULES = [m for m in all_modules(ROOT) if m.source]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.slug)
+def test_student_notebook_stops_at_first_exercise(module, tmp_path):
+    nb = release_notebook(module)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    assert info.value.ename == "NotImplementedError", (
+        f"{module.slug}: the first failing cell raised {info.value.ename}: {info.value.evalue}")
