@@ -302,3 +302,11 @@ def test_module_01_works_without_autograd():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_creation_helpers_keep_an_explicit_dtype():
+    from tinytorch.core.tensor import full, ones, zeros
+    assert zeros(2, dtype=np.float64).dtype == np.float64
+    assert ones(3, dtype=np.float64).dtype == np.float64
+    assert full((2,), 1.5, dtype=np.float64).dtype == np.float64
+    assert zeros(2, dtype=np.int64).dtype == np.int64

@@ -315,3 +315,27 @@ def test_a_wide_graph_with_many_uses_of_one_leaf():
         total = total + x * float(k % 3)
     total.sum().backward()
     np.testing.assert_allclose(x.grad.data, [sum(k % 3 for k in range(2_000))] * 2)
+
+
+def test_gradcheck_perturbs_non_contiguous_inputs():
+    from tinytorch.core.autograd import Tensor, gradcheck
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    x = Tensor(a.T, dtype=np.float64, requires_grad=True)  # a transposed view: not C-contiguous
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda x: x * x, x)
+
+
+def test_gradcheck_with_index_inputs_keeps_float64_tolerance():
+    from tinytorch.core.autograd import Tensor, gradcheck
+    x = Tensor(np.random.default_rng(1).standard_normal((5, 3)), dtype=np.float64, requires_grad=True)
+    idx = Tensor(np.array([0, 2, 2, 4]))
+
+    def gather_slightly_wrong(x, i):  # a backward 0.5% off must be caught
+        return Tensor.from_op(x.data[i.data], (x,), lambda g: (_scatter(g, i.data, x.shape) * 1.005,))
+
+    def _scatter(g, i, shape):
+        full = np.zeros(shape)
+        np.add.at(full, i, g)
+        return full
+    with pytest.raises(AssertionError):
+        gradcheck(gather_slightly_wrong, x, idx)

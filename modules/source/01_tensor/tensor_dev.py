@@ -128,19 +128,19 @@ np.testing.assert_array_equal(np.asarray(t.data), [[1, 2], [3, 4]])
 def zeros(*shape, dtype=np.float32, requires_grad=False):
     "A tensor of zeros with the given shape."
     ### BEGIN SOLUTION
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(shape), dtype=dtype, requires_grad=requires_grad)
     ### END SOLUTION
 
 def ones(*shape, dtype=np.float32, requires_grad=False):
     "A tensor of ones with the given shape."
     ### BEGIN SOLUTION
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(shape), dtype=dtype, requires_grad=requires_grad)
     ### END SOLUTION
 
 def full(shape, value, dtype=np.float32):
     "A tensor of the given shape filled with `value`."
     ### BEGIN SOLUTION
-    return Tensor(np.full(shape, value, dtype=dtype))
+    return Tensor(np.full(shape, value), dtype=dtype)
     ### END SOLUTION
 
 def arange(start, stop=None, step=1, dtype=None):
