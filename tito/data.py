@@ -10,6 +10,7 @@ The plain functions (`fetch`, `status`, `check_file`) are what the commands call
 """
 import gzip
 import hashlib
+import http.client
 import os
 import tarfile
 import urllib.error
@@ -150,7 +151,7 @@ def download_verified(download, dest, opener=None, log=print):
         try:
             with opener(url) as response, open(part, "wb") as out:
                 _copy(response, out, log, dest.name)
-        except (urllib.error.URLError, OSError, ValueError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:  # incl. timeouts, cut-off reads
             part.unlink(missing_ok=True)
             failures.append(f"{url}: {getattr(err, 'reason', None) or err}")
             continue
