@@ -11,6 +11,8 @@ app = typer.Typer(help="TinyTorch course tool: students export and test, instruc
                   no_args_is_help=True, add_completion=False)
 from .data import data_app  # noqa: E402  (`tito data fetch|status`)
 app.add_typer(data_app, name="data")
+from .milestones import milestone_app  # noqa: E402  (`tito milestone list|run`)
+app.add_typer(milestone_app, name="milestone")
 console = Console()
 
 
