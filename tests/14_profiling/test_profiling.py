@@ -208,3 +208,16 @@ def test_record_shapes_and_table():
     assert len(prof.table(limit=2).splitlines()) == len(lines) - (len(prof.stats) - 2)
     empty = Profiler().table().splitlines()
     assert len(empty) == 5 and empty[3].split()[:2] == ["total", "0"], "an empty profile has only totals"
+
+
+def test_fused_attention_flops_through_the_profiler():
+    from tinytorch.core.attention import MultiHeadAttention, scaled_dot_product_attention
+    q, k, v = (Tensor(rng.standard_normal((2, 4, n, 8))) for n in (10, 12, 12))
+    mha = MultiHeadAttention(32, 4, causal=True, seed=0)
+    x = Tensor(rng.standard_normal((3, 16, 32)))
+    with Profiler() as prof:
+        scaled_dot_product_attention(q, k, v)
+        mha(x)
+    assert prof["scaled_dot_product_attention"].flops == 2 * 4 * 10 * 12 * (2 * 8 + 2 * 8 + 5)
+    assert prof["multi_head_attention"].flops == 4 * 3 * 16 * 16 * 32
+    assert prof["linear"].calls >= 2, "the projections are profiled as linear"

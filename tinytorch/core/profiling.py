@@ -21,8 +21,8 @@ import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable o
 ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "pow", "relu", "dropout", "maximum", "minimum", "where"}
 REDUCTIONS = {"sum", "mean", "max", "min", "maxpool2d", "avgpool2d"}
 MOVEMENT = {"reshape", "transpose", "getitem", "embedding", "concat", "stack", "pad"}
-PER_ELEMENT = {"exp": 1, "log": 1, "sqrt": 1, "tanh": 5, "sigmoid": 4, "gelu": 10, "softmax": 5,
-               "logsoftmax": 5, "layernorm": 8, "crossentropy": 6, "mseloss": 3,
+PER_ELEMENT = {"exp": 1, "log": 1, "sqrt": 1, "tanh": 5, "sigmoid": 4, "gelu": 10, "gelutanh": 10, "softmax": 5,
+               "logsoftmax": 5, "maskedsoftmax": 5, "layernorm": 8, "crossentropy": 6, "mseloss": 3,
                "binarycrossentropywithlogits": 6}
 RENAMES = {"truediv": "div", "rtruediv": "rdiv"}
 
@@ -46,6 +46,11 @@ def op_flops(name, in_shapes, out_shape):
         return 2 * n * int(in_shapes[0][-1]) + bias
     if key == "conv2d":
         return 2 * n * int(np.prod(in_shapes[1][1:], dtype=np.int64)) + bias
+    if key == "scaleddotproductattention":
+        rows, keys = int(np.prod(in_shapes[0][:-1], dtype=np.int64)), int(in_shapes[1][-2])
+        return rows * keys * (2 * int(in_shapes[0][-1]) + 2 * int(in_shapes[2][-1]) + 5)
+    if key == "multiheadattention":
+        return 4 * n * int(out_shape[-2])
     if key in REDUCTIONS:
         return int(np.prod(in_shapes[0], dtype=np.int64))
     if key in MOVEMENT:

@@ -78,6 +78,8 @@ import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable o
 # |---|---|---|
 # | `matmul`, `linear` (`(…, m, k) @ (k, n)`) | `2·k` per output element (`2·m·k·n` for one matrix) | each output is a `k`-long dot product: `k` multiplies and `k` adds (`linear`'s bias adds `n` more) |
 # | `conv2d` (weight `(C_out, C_in, kh, kw)`) | `2·C_in·kh·kw` per output element | a dot product over the receptive field |
+| `scaled_dot_product_attention` (q `(…, T_q, d)`, k `(…, T_k, d)`, v `(…, T_k, d_v)`) | `T_k·(2d + 2d_v + 5)` per query row | `q·kᵀ`, softmax over `T_k` scores, weights `·v` |
+| `multi_head_attention` (fused, qkv `(B, T, 3D)` → `(B, T, D)`) | `4·T` per output element (`4·B·T²·D`) | the two attention matmuls over `T` keys; its softmax and a KV cache's extra keys are not visible in the shapes, so not counted |
 # | element-wise (`add`, `mul`, `relu`, …) | `n` | one operation per output |
 # | reductions (`sum`, `mean`, `max`, pooling) | elements of the **input** | every input is combined once |
 # | data movement (`reshape`, `transpose`, `getitem`, `embedding`) | 0 | no arithmetic, only copying |
@@ -97,8 +99,8 @@ import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable o
 ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "pow", "relu", "dropout", "maximum", "minimum", "where"}
 REDUCTIONS = {"sum", "mean", "max", "min", "maxpool2d", "avgpool2d"}
 MOVEMENT = {"reshape", "transpose", "getitem", "embedding", "concat", "stack", "pad"}
-PER_ELEMENT = {"exp": 1, "log": 1, "sqrt": 1, "tanh": 5, "sigmoid": 4, "gelu": 10, "softmax": 5,
-               "logsoftmax": 5, "layernorm": 8, "crossentropy": 6, "mseloss": 3,
+PER_ELEMENT = {"exp": 1, "log": 1, "sqrt": 1, "tanh": 5, "sigmoid": 4, "gelu": 10, "gelutanh": 10, "softmax": 5,
+               "logsoftmax": 5, "maskedsoftmax": 5, "layernorm": 8, "crossentropy": 6, "mseloss": 3,
                "binarycrossentropywithlogits": 6}
 RENAMES = {"truediv": "div", "rtruediv": "rdiv"}
 
@@ -123,6 +125,11 @@ def op_flops(name, in_shapes, out_shape):
         return 2 * n * int(in_shapes[0][-1]) + bias
     if key == "conv2d":
         return 2 * n * int(np.prod(in_shapes[1][1:], dtype=np.int64)) + bias
+    if key == "scaleddotproductattention":
+        rows, keys = int(np.prod(in_shapes[0][:-1], dtype=np.int64)), int(in_shapes[1][-2])
+        return rows * keys * (2 * int(in_shapes[0][-1]) + 2 * int(in_shapes[2][-1]) + 5)
+    if key == "multiheadattention":
+        return 4 * n * int(out_shape[-2])
     if key in REDUCTIONS:
         return int(np.prod(in_shapes[0], dtype=np.int64))
     if key in MOVEMENT:
@@ -143,6 +150,12 @@ assert op_flops("matmul", [(2, 4, 64, 32), (2, 4, 32, 64)], (2, 4, 64, 64)) == 2
 assert op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3)], (2, 6, 6, 6)) == 2 * 2 * 6 * 6 * 6 * 27
 assert op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3), (6,)], (2, 6, 6, 6)) == 2 * 2 * 6 * 6 * 6 * 27 + 2 * 6 * 6 * 6
 ### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "14-profiling-flops-attention", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# q, k, v of 2 sequences x 4 heads, 10 queries and 12 keys of width 8: 2*8 + 2*8 + 5 FLOPs per (query, key) pair
+got = op_flops("scaled_dot_product_attention", [(2, 4, 10, 8), (2, 4, 12, 8), (2, 4, 12, 8)], (2, 4, 10, 8))
+assert isinstance(got, int) and got == 2 * 4 * 10 * 12 * (2 * 8 + 2 * 8 + 5), got
+assert op_flops("multi_head_attention", [(3, 16, 3 * 32)], (3, 16, 32)) == 4 * 3 * 16 * 16 * 32, "4*B*T^2*D"
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-flops-other", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 assert op_flops("add", [(4, 5), (5,)], (4, 5)) == 20, "element-wise: one FLOP per output element"
