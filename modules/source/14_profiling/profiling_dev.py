@@ -25,10 +25,12 @@
 # print(prof.table())
 # ```
 #
+# prints one row per kind of op, slowest first (your times will differ):
+#
 # ```
 # op              calls   fwd ms  bwd calls   bwd ms  % ops    GFLOP  GFLOP/s   MB out  FLOP/B
-# linear              6    1.912          6    3.544   61.2    0.201    105.2     1.31    23.1
-# softmax             1    0.402          1    0.311    8.0    0.001      3.3     0.52     0.6
+# linear              6    1.912          6    3.544   61.2    0.202    105.6     2.36    36.6
+# softmax             1    0.402          1    0.311    8.0    0.001      1.6     0.52     0.6
 # ...
 # ```
 #
@@ -238,11 +240,13 @@ assert makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__) and not mak
 # %% [markdown]
 # ## 3. Timing an op honestly
 #
-# Why not time `from_op` calls? Because the time *between* two `from_op` calls is not the
-# first op's time: it contains the Python between them (your model's `forward`, `Module`
-# calls, shape checks, building the next op's arguments) and the *next* op's numpy work,
-# which runs before that op calls `from_op`. The only sound forward time of an op is the time
-# from **entering** its function to **returning** from it. So the profiler replaces each op
+# Why not just time `from_op` calls? Charging an op with the time since the *previous*
+# `from_op` call would give it, besides its own numpy work, all the Python that ran since
+# the previous op — your model's `forward`, `Module` calls, argument checks — and after a
+# pause (loading a batch, an optimizer step) everything in the pause. Charging it with the
+# time until the *next* call would give it the next op's numpy work, which runs before that
+# op calls `from_op`. The backward pass would not be seen at all. The only sound forward time
+# of an op is the time from **entering** its function to **returning** from it. So the profiler replaces each op
 # found by `find_ops` with a thin wrapper that reads the clock (`time.perf_counter`, the
 # highest-resolution clock Python has) on the way in and out.
 #
@@ -799,21 +803,19 @@ for prev, r in zip([None] + rows[:-1], rows):
 # Answer in a few sentences each; these are graded by hand.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-method", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
-# **Measuring.** A simpler profiler would only hook `Tensor.from_op` and charge each op with
-# the time since the previous `from_op` call. Give two concrete things that time would
-# wrongly include, and say which op of `x + self.attention(x)` would be charged for the
-# numpy work of the `q` projection under that scheme.
+# **Measuring.** A simpler profiler would hook only `Tensor.from_op` and charge each op with
+# the time since the previous `from_op` call. Name two things that number would include
+# besides the op's own work, one thing it would miss entirely, and explain how wrapping each
+# op's function (with self time) avoids these errors.
 #
 # === BEGIN MARK SCHEME ===
-# It includes the Python between ops (forward/Module calls, argument checks, reshapes of
-# arguments, tensor construction outside ops) and, crucially, the numpy work of the *next*
-# op, which runs before that op calls from_op — so time is shifted onto the wrong op. The q
-# projection's matmul happens before its own from_op call, so under that scheme it is
-# charged to linear only if nothing intervenes; in general the interval ends at the current
-# op's from_op and starts at the previous op's, so each op is charged its own numpy work plus
-# the glue before it; the first op of a block is charged with everything since the previous
-# node (e.g. the preceding add/residual or the mask construction). Any answer that names
-# glue + misattribution across op boundaries earns full marks.
+# Includes: the Python glue since the previous op (model forward code, Module.__call__,
+# argument checks/lifting, Tensor creation outside ops), and anything else that ran in
+# between (data loading, optimizer step, printing) — the first op after a pause gets all of
+# it. Misses: backward time (backward closures never call from_op), ops that make no node
+# (e.g. dropout in eval); nested/composite ops cannot be separated. Wrapping measures entry to
+# return of the op itself, so glue lands in "outside ops"; subtracting nested ops' time gives
+# self time so nothing is counted twice; backward closures are wrapped separately.
 # === END MARK SCHEME ===
 #
 # YOUR ANSWER HERE
