@@ -80,8 +80,8 @@ import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable o
 # |---|---|---|
 # | `matmul`, `linear` (`(…, m, k) @ (k, n)`) | `2·k` per output element (`2·m·k·n` for one matrix) | each output is a `k`-long dot product: `k` multiplies and `k` adds (`linear`'s bias adds `n` more) |
 # | `conv2d` (weight `(C_out, C_in, kh, kw)`) | `2·C_in·kh·kw` per output element | a dot product over the receptive field |
-| `scaled_dot_product_attention` (q `(…, T_q, d)`, k `(…, T_k, d)`, v `(…, T_k, d_v)`) | `T_k·(2d + 2d_v + 5)` per query row | `q·kᵀ`, softmax over `T_k` scores, weights `·v` |
-| `multi_head_attention` (fused, qkv `(B, T, 3D)` → `(B, T, D)`) | `4·T` per output element (`4·B·T²·D`) | the two attention matmuls over `T` keys; its softmax and a KV cache's extra keys are not visible in the shapes, so not counted |
+# | `scaled_dot_product_attention` (q `(…, T_q, d)`, k `(…, T_k, d)`, v `(…, T_k, d_v)`) | `T_k·(2d + 2d_v + 5)` per query row | `q·kᵀ`, softmax over `T_k` scores, weights `·v` |
+# | `multi_head_attention` (fused, qkv `(B, T, 3D)` → `(B, T, D)`) | `4·T` per output element (`4·B·T²·D`) | the two attention matmuls over `T` keys; its softmax and a KV cache's extra keys are not visible in the shapes, so not counted |
 # | element-wise (`add`, `mul`, `relu`, …) | `n` | one operation per output |
 # | reductions (`sum`, `mean`, `max`, pooling) | elements of the **input** | every input is combined once |
 # | data movement (`reshape`, `transpose`, `getitem`, `embedding`) | 0 | no arithmetic, only copying |
@@ -267,9 +267,10 @@ assert makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__) and not mak
 # **Its own cost.** The bookkeeping in the `from_op` hook (shapes, FLOPs, the event record)
 # is timed too, excluded from the op's self time like nested work, and reported as
 # `overhead`. A `from_op` called from a function `find_ops` could not see (an op you define
-# in another module, or one created after the profiler started) still counts its call, FLOPs and
-# bytes, but its forward time cannot be known: it is reported in the `untimed` column, and
-# its time shows up as time outside ops.
+# in another module of your own, one reached through a list or dict — a bare function inside
+# `Sequential(...)` — or one created after the profiler started) still counts its call, FLOPs
+# and bytes, but its forward time cannot be known: it is reported in the `untimed` column
+# (marked `*` in the table), and its time shows up as time outside ops.
 #
 # **Putting everything back.** A profiler that leaves wrappers behind slows everything down
 # and double-counts the next profile. `__enter__` wraps each op of
