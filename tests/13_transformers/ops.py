@@ -29,5 +29,5 @@ def _torch_gelu_tanh(a):
 OPS = [
     Op("layer_norm", layer_norm, _layer_norm, [(2, 3, 6), (6,), (6,)], torch=_torch_layer_norm),
     Op("layer_norm_2d", layer_norm, _layer_norm, [(5, 4), (4,), (4,)], low=-5.0, high=5.0, torch=_torch_layer_norm),
-    Op("gelu_tanh", gelu_tanh, _gelu_tanh, [(3, 7)], low=-4.0, high=4.0, torch=_torch_gelu_tanh),
+    Op("transformers_gelu_tanh", gelu_tanh, _gelu_tanh, [(3, 7)], low=-4.0, high=4.0, torch=_torch_gelu_tanh),
 ]

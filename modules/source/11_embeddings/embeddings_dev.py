@@ -62,8 +62,8 @@ from tinytorch.core.layers import Module, Parameter
 #
 # The tempting `dE[ids] += g` is **wrong** in numpy: with a repeated id, fancy-index
 # assignment writes the same row several times and only the last write survives. The
-# correct unbuffered version is `np.add.at(dE, ids, g)` — but `np.add.at` handles one
-# element at a time internally and is several times slower than vectorised numpy.
+# correct unbuffered version is `np.add.at(dE, ids, g)` — but `np.add.at` takes a slow,
+# general path through its indices and is a few times slower than vectorised numpy.
 #
 # A faster way that only uses whole-array operations: **sort, then sum segments**.
 # 1. `order = np.argsort(ids, kind="stable")`: positions grouped by id;

@@ -132,8 +132,8 @@ np.testing.assert_array_equal(np.asarray(p.data)[:, 0], [[1, 1, 1, 0], [1, 0, 0,
 # One corner case: a row with **no** allowed key (a query whose whole context is padding).
 # Its maximum is `-∞`, and `-∞ - (-∞)` is NaN, which would spread through the whole batch
 # in the next matmul. Replace a non-finite maximum by 0: then every `exp` is `exp(-∞) = 0`,
-# the row sum is 0, and dividing by `max(sum, tiny)` (or by 1 where the sum is 0) leaves a row
-# of zeros. That query then outputs zeros: a harmless, finite answer.
+# the row sum is 0, and dividing by 1 instead of that 0 leaves a row of zeros. That query
+# then outputs zeros: a harmless, finite answer.
 #
 # The backward is module 03's softmax backward. For `p = softmax(s)` and upstream `g`:
 #
@@ -350,7 +350,7 @@ assert gradcheck(lambda q, k: scaled_dot_product_attention(q, k, k)[0], q, share
 # %% [markdown]
 # How much does fusing save? Time the composed version (four nodes) against the fused op
 # on one GPT layer's attention, forward and backward (batch 8 here, to keep the notebook
-# quick). Expect a modest gain in time, 10–20%: both do the same six batched matrix
+# quick). Expect a small gain in time, if any: both do the same six batched matrix
 # multiplications, which dominate. What fusing removes is the element-wise passes and the
 # full-size `(B, H, T, T)` temporaries of the extra nodes (the scaled scores, their
 # gradient, the engine's bookkeeping): memory, and Python overhead per node. On a machine
