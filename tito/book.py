@@ -37,6 +37,7 @@ def chapter_notebook(root, module):
     readme = module.dir / "README.md"
     overview = readme.read_text() if readme.is_file() else ""
     overview = re.sub(r"\A#[^\n]*\n", "", overview.lstrip())  # the notebook has its own title
+    overview = overview.replace("](../../../book/figures/", "](../figures/")  # repo path -> book path
     cell = nbformat.v4.new_markdown_cell(launch_links(root, module) + "\n\n" + overview.strip())
     cell["id"] = "book-overview"
     nb.cells.insert(1, cell)
@@ -77,7 +78,7 @@ def assemble(root, src):
         shutil.rmtree(src)
     (src / "chapters").mkdir(parents=True)
     book = root / "book"
-    for page in ["_config.yml", "intro.md", "faq.md", "instructor.md"]:
+    for page in ["_config.yml", "intro.md", "faq.md", "instructor.md", "jupyterhub.md"]:
         shutil.copy(book / page, src / page)
     if (book / "figures").is_dir():
         shutil.copytree(book / "figures", src / "figures")
@@ -90,9 +91,14 @@ def assemble(root, src):
     if milestones.is_file():
         text = milestones.read_text()
         # links to files of the repository do not exist in the site: keep their text
-        (src / "milestones.md").write_text(re.sub(r"\]\((?!https?://|#)[^)]*\)", "]", text))
+        text = re.sub(r"\]\((?!https?://|#)[^)]*\)", "]", text)
+        figs = sorted((book / "figures").glob("milestones_*.png"))  # written by book/make_figures.py
+        text += "\n## Figures\n" * bool(figs) + "".join(
+            f"\n![{p.stem}](figures/{p.name})\n\n*From the recorded full runs (`milestones/results/*.json`); "
+            "regenerate with `python book/make_figures.py`.*\n" for p in figs)
+        (src / "milestones.md").write_text(text)
         pages.append("milestones")
-    pages += ["instructor", "faq"]
+    pages += ["instructor", "jupyterhub", "faq"]
     toc = ["format: jb-book", "root: intro", "chapters:"] + [f"- file: {p}" for p in pages]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n")
     vendor_mathjax(root, src / "_extra" / "mathjax")

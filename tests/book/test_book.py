@@ -61,6 +61,22 @@ def test_launch_links_open_the_student_notebooks(site):
         assert url.endswith(f"modules/{m.slug}/{m.notebook.name}"), url
 
 
+def test_chapters_and_milestones_show_the_figures(site):
+    figs = ROOT / "book" / "figures"
+    readmes = {m.slug: m.dir / "README.md" for m in all_modules(ROOT) if (m.dir / "README.md").is_file()}
+    shown = {f"chapters/{slug}.html": re.findall(r"\]\(\.\./\.\./\.\./book/figures/([^)]+)\)", p.read_text())
+             for slug, p in readmes.items()}
+    shown["milestones.html"] = [p.name for p in figs.glob("milestones_*.png")]
+    assert "autograd_graph.png" in shown["chapters/02_autograd.html"], "the autograd chapter shows its graph"
+    for page, names in ((p, n) for p, n in shown.items() if n):
+        html = (site / page).read_text()
+        srcs = re.findall(r'<img\b[^>]*\bsrc="([^"]+)"', html)
+        for name in names:
+            src = next((s for s in srcs if s.rsplit("/", 1)[-1] == name), None)
+            assert src, f"{page} does not show {name} (images: {srcs})"
+            assert (site / page).parent.joinpath(src).read_bytes() == (figs / name).read_bytes(), f"{page}: {src}"
+
+
 def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
