@@ -124,3 +124,35 @@ def test_every_figure_a_readme_shows_exists():
             assert (m.dir / ref).resolve().is_file(), f"{m.slug} README shows {ref}, which does not exist"
             shown[m.slug] = shown.get(m.slug, []) + [ref.rsplit("/", 1)[1]]
     assert "autograd_graph.png" in shown.get("02_autograd", []) and "attention_mha.png" in shown.get("12_attention", [])
+
+
+def test_tinygpt_figures_come_from_the_checkpoint_and_the_recorded_run(tmp_path, capsys):
+    from tinytorch.core.tokenization import CharTokenizer
+    from tinytorch.models.tinygpt import LanguageModelTrainer, TinyGPT
+    text = (figures.SHAKESPEARE_LINE + "\nJULIET:\nO Romeo, Romeo!\n") * 12
+    tok = CharTokenizer(text)
+    model = TinyGPT(tok.vocab_size, d_model=16, n_layers=2, n_heads=2, d_ff=32, max_len=48, dropout=0.0, seed=0)
+    trainer = LanguageModelTrainer(model, tok.encode(text), context=48, batch_size=4, lr=1e-2, warmup_steps=1,
+                                   total_steps=4, eval_every=2, eval_batches=1, log_every=0, tokenizer=tok, log=None)
+    trainer.fit()
+    ckpt = trainer.save(tmp_path / "last.ckpt")
+    layers, state, cfg = figures.tinygpt_attention(ckpt, figures.SHAKESPEARE_LINE)
+    T = len(figures.SHAKESPEARE_LINE)
+    assert len(layers) == 2 and layers[0].shape == (2, T, T) and state["step"] == 4 and cfg["d_model"] == 16
+    np.testing.assert_allclose(layers[1].sum(-1), 1.0, rtol=1e-5)
+    assert np.all(np.triu(layers[0], k=1) == 0), "causal: no weight on later characters"
+    path = figures.tinygpt_figure(tmp_path, ckpt)
+    assert path.name == "attention_tinygpt.png" and png_size(path)[0] > 500
+
+    results = tmp_path / "results"
+    results.mkdir()
+    h = trainer.history
+    run = {"name": "tinygpt", "metric": "val_loss", "value": h["val_loss"][-1], "target": 1.7, "steps": 4,
+           "val_curve": [[s, round(v, 4)] for s, v in zip(h["val_step"], h["val_loss"])], "checkpoint": str(ckpt)}
+    (results / "tinygpt.json").write_text(json.dumps(run))
+    capsys.readouterr()
+    assert figures.tinygpt_loss_figure(tmp_path, figures.load_runs(results)).is_file()
+    assert "the recorded run's training-loss history" in capsys.readouterr().out
+    (results / "tinygpt.json").write_text(json.dumps(run | {"steps": 99}))
+    figures.tinygpt_loss_figure(tmp_path, figures.load_runs(results))
+    assert f"not using {ckpt}" in capsys.readouterr().out, "another run's checkpoint is not mixed in"
