@@ -99,14 +99,19 @@ OPTIONAL = [("nbgrader", "nbgrader", "instructors grade with it: pip install -e 
             ("torch", "torch", "optional: tests compare with it when present (CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)")]
 def datasets():
     "dataset name -> the files it installs under the data folder (from `tito data`)."
-    from .data import DATASETS
+    try:
+        from .data import DATASETS
+    except ImportError:  # an older tito without `tito data`
+        return {"mnist": [f"mnist/{n}.gz" for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")],
+                "cifar10": [f"cifar-10-batches-py/{n}" for n in ("data_batch_1", "test_batch")],
+                "shakespeare": ["tinyshakespeare/input.txt"]}
     return {name: [c.path for c in spec.installed] for name, spec in DATASETS.items()}
 
 
 def data_dir():
     "The data folder: $TINYTORCH_DATA, else ~/.cache/tinytorch."
-    from .data import data_root
-    return data_root()
+    return Path(os.environ.get("TINYTORCH_DATA") or Path.home() / ".cache" / "tinytorch").expanduser()
 
 
 def _version(dist):
