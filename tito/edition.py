@@ -9,7 +9,8 @@ writes is a stub raising NotImplementedError until they fill it in and run `tito
 Re-running over a previous edition updates it. A file the student changed since it was written (their
 notebook above all) is never overwritten silently: an edited notebook is kept as it is (and the package is
 exported from it), unless `replace_edited`, which first backs it up under OUT/.tito/backups/; any other
-edited file is backed up there before it is replaced. OUT must be empty, absent, or a previous edition.
+edited file is backed up there before it is replaced. OUT must be empty (a bare git checkout is fine), absent,
+or a previous edition (it has .student-edition.json, which records what was written).
 """
 import datetime
 import hashlib
@@ -25,7 +26,7 @@ from . import course as course_lib
 from . import export as export_lib
 from .course import CourseError
 
-MANIFEST = Path(".tito") / "student-edition.json"
+MANIFEST = Path(".student-edition.json")  # at the top, so a published student branch carries it
 BACKUPS = Path(".tito") / "backups"
 TOP_FILES = ["pyproject.toml", "settings.ini", "README.md", "LICENSE", ".gitignore"]
 TREES = ["tito", "milestones"]
@@ -130,7 +131,7 @@ def student_edition(root, out, replace_edited=False):
     manifest_path = out / MANIFEST
     if out.exists() and not out.is_dir():
         raise CourseError(f"{out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not manifest_path.is_file():
+    if out.is_dir() and any(p.name != ".git" for p in out.iterdir()) and not manifest_path.is_file():
         raise CourseError(f"{out} is not empty and is not a student edition written by tito "
                           f"(no {MANIFEST}): choose an empty or new folder")
     manifest = json.loads(manifest_path.read_text()).get("files", {}) if manifest_path.is_file() else {}

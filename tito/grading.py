@@ -253,7 +253,7 @@ def generate(root, override=None, modules=None, force=False):
             continue
         nb = export_lib.read_source(m.source)
         changed = export_lib.write_if_changed(c.source_nb(m.slug), nbformat.writes(nb) + "\n")
-        if not (changed or force or not c.release_nb(m.slug).is_file()):
+        if not (changed or force or not c.release_nb(m.slug).is_file() or not _in_gradebook(c, m.slug)):
             results.append(StepResult(m.slug, "unchanged", str(c.release_nb(m.slug).relative_to(c.dir))))
             continue
         api = api or _api(c)
@@ -264,6 +264,19 @@ def generate(root, override=None, modules=None, force=False):
         else:
             results.append(StepResult(m.slug, "failed", _last_error(r), ok=False, log=log))
     return results
+
+
+def _in_gradebook(c, aid):
+    "Whether the gradebook knows the assignment (it may have been deleted since the release was generated)."
+    if not (c.dir / "gradebook.db").is_file():
+        return False
+    from nbgrader.api import MissingEntry
+    with _gradebook(c) as gb:
+        try:
+            gb.find_assignment(aid)
+            return True
+        except MissingEntry:
+            return False
 
 
 def _last_error(r):
