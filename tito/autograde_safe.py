@@ -1,0 +1,894 @@
+"""Autograding that survives a real class: `tito nbgrader autograde` (and `report`, `backup`).
+
+For each collected submission (course/submitted/STUDENT/NN_name/), in this order:
+
+1. read and check it here, in the grading process: not a notebook (invalid JSON, empty, wrong format), no
+   notebook, several notebooks, or a renamed one; graded cells duplicated, deleted, edited, of unknown id. Build
+   the notebook to grade from the student's cells and the instructor's locked cells (tests with their hidden
+   parts, given code), so tampering never changes what is run; a broken notebook is reported for that student.
+2. run it in a fresh kernel in its own temporary working copy, sandboxed and resource-limited (tito.sandbox),
+   in a separate runner process; up to `jobs` at a time.
+3. once that kernel is gone, decide every graded cell here (the reply's status and errors; a cell that did not
+   run or whose failure was hidden gets an explicit error), remove hidden-test source from every output,
+   write the gradebook (only this process writes it, one submission at a time), then the autograded notebook,
+   then a state file: a submission counts as graded only when its state file matches the submitted notebook,
+   so a run killed at any point is completed by the next run (interrupted submissions are graded again).
+
+Every outcome is recorded: graded, tampering detected, or not graded (crash, timeout, invalid notebook,
+missing notebook, grading error) with the score of what did run; `report` prints them (table and CSV).
+"""
+import contextlib
+import csv
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import course as course_lib
+from . import grading
+from . import sandbox
+from .course import CourseError
+
+STATE_NAME = ".tito-autograde.json"
+STATE_VERSION = 1
+EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+GRADED, NOT_GRADED, TAMPERING = "graded", "not graded", "tampering detected"
+REASONS = ("crash", "timeout", "invalid notebook", "missing notebook", "grading error")
+HIDDEN_MARK = "[tito: line of a hidden test removed]"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+def settings(root):
+    "settings.ini [grading] keys of the safe autograder, defaults filled in."
+    cfg = course_lib.settings(root)
+    sec = cfg["grading"] if cfg.has_section("grading") else {}
+    d = sandbox.Limits()
+
+    def num(key, default):
+        try:
+            return int(sec.get(key, default))
+        except (TypeError, ValueError):
+            raise CourseError(f"settings.ini [grading] {key} must be a whole number, not {sec.get(key)!r}")
+
+    return {
+        "sandbox": sec.get("sandbox", "auto"),
+        "jobs": num("jobs", 1),
+        "reference_modules": sec.get("reference_modules", "earlier"),
+        "limits": sandbox.Limits(cell_timeout=num("cell_timeout", d.cell_timeout),
+                                 notebook_timeout=num("notebook_timeout", d.notebook_timeout),
+                                 memory_mb=num("memory_mb", d.memory_mb), output_kb=num("output_kb", d.output_kb),
+                                 file_mb=num("file_mb", d.file_mb), threads=num("threads_per_kernel", d.threads)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- reading a submission
+
+class Rejected(Exception):
+    "A submission that cannot be graded: `reason` is one of REASONS, the message says why."
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
+def find_notebook(folder, aid):
+    "(path, note) of the submitted notebook in a student's folder; raises Rejected when there is none to grade."
+    folder = Path(folder)
+    nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    names = {p.name: p for p in nbs}
+    for name in (f"{aid}.ipynb", f"{aid[3:]}_dev.ipynb"):
+        if name in names:
+            return names[name], None
+    if len(nbs) == 1:
+        return nbs[0], f"the notebook was submitted as {nbs[0].name} (expected {aid}.ipynb); graded as such"
+    if not nbs:
+        others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "timestamp.txt") if folder.is_dir() else []
+        raise Rejected("missing notebook", f"no notebook in the submission (expected {aid}.ipynb)"
+                       + (f"; found {', '.join(others[:5])}" if others else ""))
+    raise Rejected("missing notebook", f"{len(nbs)} notebooks and none named {aid}.ipynb: "
+                   f"{', '.join(p.name for p in nbs[:5])}")
+
+
+def load_notebook(path):
+    "The notebook at `path` as a plain dict (nbformat 4); raises Rejected('invalid notebook') with the cause."
+    data = Path(path).read_bytes()
+    if not data.strip():
+        raise Rejected("invalid notebook", f"{Path(path).name} is empty ({len(data)} bytes)")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise Rejected("invalid notebook", f"{Path(path).name} is not UTF-8 text: {err}")
+    except json.JSONDecodeError as err:
+        raise Rejected("invalid notebook", f"{Path(path).name} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise Rejected("invalid notebook", f"{Path(path).name} is JSON but not a notebook (no list of cells)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # e.g. cells without ids: harmless, cells are rebuilt anyway
+            nb = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as err:  # noqa: BLE001
+        raise Rejected("invalid notebook", f"{Path(path).name} is not a readable notebook: {str(err).splitlines()[0][:200]}")
+    return json.loads(json.dumps(nb))
+
+
+def _src(cell):
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else str(s)
+
+
+def _norm(text):
+    "Cell text compared for tampering: trailing spaces and blank lines at either end do not count."
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
+
+
+def _meta(cell):
+    m = (cell.get("metadata") or {}).get("nbgrader")
+    return m if isinstance(m, dict) else None
+
+
+def _flags(meta):
+    try:
+        points = float(meta.get("points", 0) or 0)
+    except (TypeError, ValueError):
+        points = None
+    return (bool(meta.get("grade")), bool(meta.get("solution")), bool(meta.get("locked")), points)
+
+
+@dataclass
+class Expected:
+    "What an assignment's notebook must contain: the instructor's source and the release students received."
+    source: dict
+    release: dict
+    hidden_lines: set
+    aliases: dict
+
+    @classmethod
+    def load(cls, c, aid):
+        src_path, rel_path = c.source_nb(aid), c.release_nb(aid)
+        if not src_path.is_file() or not rel_path.is_file():
+            raise CourseError(f"{aid} has not been generated: run `tito nbgrader generate {aid[:2]}` first")
+        source = json.loads(src_path.read_text())
+        release = json.loads(rel_path.read_text())
+        return cls(source, release, hidden_lines(source, release), module_aliases(source))
+
+    def cells(self, which):
+        nb = self.source if which == "source" else self.release
+        return {m["grade_id"]: c for c in nb["cells"] if (m := _meta(c)) and m.get("grade_id")}
+
+    def order(self):
+        return [m["grade_id"] for c in self.source["cells"] if (m := _meta(c)) and m.get("grade_id")]
+
+
+def hidden_lines(source, release):
+    "Stripped lines of the hidden tests that appear nowhere in what students received (long enough to tell)."
+    from .check import blocks
+    public = {line.strip() for c in release["cells"] for line in _src(c).splitlines()}
+    found = set()
+    for c in source["cells"]:
+        for block in blocks(_src(c), "hidden tests")[0]:
+            found.update(line.strip() for line in block if len(line.strip()) >= 8 and line.strip() not in public)
+    return found
+
+
+def module_aliases(source):
+    "Names bound to modules by `import x as y` / `import x` in the locked cells (restored before graded cells)."
+    import ast
+    aliases = {}
+    for c in source["cells"]:
+        m = _meta(c)
+        if c.get("cell_type") != "code" or not m or not m.get("locked") or m.get("grade") or m.get("solution"):
+            continue
+        try:
+            tree = ast.parse(_src(c))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        aliases[a.asname] = a.name
+                    elif "." not in a.name:
+                        aliases[a.name] = a.name
+    return aliases
+
+
+@dataclass
+class Prepared:
+    "The notebook to run for one submission, and what was found while building it."
+    notebook: dict
+    graded: list                                  # indices of graded code cells
+    notes: list = field(default_factory=list)     # reported, not held against the student
+    tampering: list = field(default_factory=list)
+
+
+def prepare(student_nb, exp):
+    """The notebook to grade: the student's cells in their order, every locked cell replaced by the instructor's
+    (hidden tests included), deleted graded/locked cells put back, duplicates and unknown ids neutralised."""
+    src_cells, rel_cells = exp.cells("source"), exp.cells("release")
+    out, pos, notes, tampering = [], {}, [], []
+    for cell in student_nb.get("cells", []):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            notes.append("a cell that is not a notebook cell was ignored")
+            continue
+        cell = {"cell_type": cell["cell_type"], "metadata": dict(cell.get("metadata") or {}), "source": _src(cell)}
+        if cell["cell_type"] == "code":
+            cell.update(outputs=[], execution_count=None)
+        meta = _meta(cell)
+        gid = meta.get("grade_id") if meta else None
+        if "nbgrader" in cell["metadata"] and not gid:
+            cell["metadata"].pop("nbgrader")
+        if gid and gid not in src_cells:
+            notes.append(f"cell {gid!r} is not part of this assignment: graded as an ordinary cell")
+            cell["metadata"].pop("nbgrader")
+            gid = None
+        elif gid and gid in pos:
+            notes.append(f"cell {gid} appears more than once: the first copy is graded, the others run as ordinary cells")
+            cell["metadata"].pop("nbgrader")
+            gid = None
+        if gid:
+            ref, rel = src_cells[gid], rel_cells.get(gid, src_cells[gid])
+            rmeta = _meta(rel) or _meta(ref)
+            locked = bool(rmeta.get("locked")) and not rmeta.get("solution")
+            if _flags(meta) != _flags(rmeta):
+                tampering.append(f"cell {gid}: its grading metadata was changed (put back)")
+            if cell["cell_type"] != ref["cell_type"]:
+                (tampering if locked else notes).append(
+                    f"cell {gid} was changed from {ref['cell_type']} to {cell['cell_type']} (put back)")
+            if locked and _norm(cell["source"]) != _norm(_src(rel)):
+                tampering.append(f"locked cell {gid} was edited (the original was graded)")
+            cell = _cell_like(ref, cell["source"] if not locked else _src(ref), rmeta)
+            pos[gid] = len(out)
+        out.append(cell)
+    prev = None
+    for gid in exp.order():
+        if gid in pos:
+            prev = gid
+            continue
+        ref, rel = src_cells[gid], rel_cells.get(gid, src_cells[gid])
+        rmeta = _meta(rel) or _meta(ref)
+        locked = bool(rmeta.get("locked")) and not rmeta.get("solution")
+        if locked:
+            tampering.append(f"locked cell {gid} was deleted (put back and graded)")
+        else:
+            notes.append(f"cell {gid} was missing: the unanswered version was graded")
+        at = pos[prev] + 1 if prev else (min(pos.values()) if pos else len(out))
+        out.insert(at, _cell_like(ref, _src(ref) if locked else _src(rel), rmeta))
+        pos = {g: (p + 1 if p >= at else p) for g, p in pos.items()}
+        pos[gid] = at
+        prev = gid
+    nb = {"cells": out, "metadata": dict(exp.source.get("metadata") or {}), "nbformat": 4, "nbformat_minor": 5}
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"cell-{i}"
+    graded = [i for i, c in enumerate(out) if c["cell_type"] == "code" and (_meta(c) or {}).get("grade")]
+    return Prepared(nb, graded, notes, tampering)
+
+
+def _cell_like(ref, source, meta):
+    "A cell of the instructor's type with `source` and the release's nbgrader metadata."
+    cell = {"cell_type": ref["cell_type"], "metadata": {"nbgrader": dict(meta)}, "source": source}
+    for key in ("editable", "deletable"):
+        if key in (ref.get("metadata") or {}):
+            cell["metadata"][key] = ref["metadata"][key]
+    if ref["cell_type"] == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+# ---------------------------------------------------------------------------------------------- deciding the grades
+
+SYNTHETIC = {
+    "timeout": ("CellTimeout", "this cell ran longer than the {cell_timeout} s limit and was stopped"),
+    "output-limit": ("OutputLimitExceeded", "this cell printed more than {output_kb} KB and was stopped"),
+    "output-lost": ("OutputLost", "this cell's output was too large to receive"),
+    "dead": ("KernelDied", "the kernel died while running this cell"),
+    "not-run": ("NotRun", "this cell was not run: {why}"),
+    "error": ("ErrorNotShown", "the kernel reported an error for this cell but did not show it "
+                               "(error reporting was altered)"),
+}
+
+
+def decide(prepared, run, exp, limits):
+    """Turn a NotebookRun into the graded notebook: explicit errors where a graded cell did not pass, hidden-test
+    lines scrubbed from every output. Returns (notebook dict, {grade_id: (score or None, max)})."""
+    from nbgrader.utils import determine_grade
+    nb = run["notebook"]
+    by_index = {c["index"]: c for c in run["cells"]}
+    why = run.get("detail") or "the run stopped early"
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        rec = by_index.get(i, {"status": "not-run"})
+        if i in prepared.graded and rec["status"] != "ok" and not any(
+                o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            ename, text = SYNTHETIC.get(rec["status"], SYNTHETIC["error"])
+            text = text.format(why=why, **asdict(limits))
+            cell["outputs"].append({"output_type": "error", "ename": ename, "evalue": text,
+                                    "traceback": [f"{ename}: {text}"]})
+        cell["outputs"] = [_scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
+    scores = {}
+    for cell in nb["cells"]:
+        meta = _meta(cell)
+        if meta and meta.get("grade"):
+            node = nbformat.from_dict(cell)
+            scores[meta["grade_id"]] = determine_grade(node)
+    return nb, scores
+
+
+def _scrub_text(text, hidden):
+    if not hidden or not isinstance(text, str):
+        return text
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        plain = ANSI.sub("", line)
+        if any(h in plain for h in hidden):
+            lines[k] = HIDDEN_MARK
+    return "\n".join(lines)
+
+
+def _scrub_output(out, hidden):
+    "An output with every line that shows a hidden test replaced (tracebacks, streams, results, evalue)."
+    out = dict(out)
+    if "text" in out:
+        out["text"] = _scrub_text(_src({"source": out["text"]}), hidden)
+    if "evalue" in out:
+        out["evalue"] = _scrub_text(out["evalue"], hidden)
+    if "traceback" in out:
+        out["traceback"] = [_scrub_text(t, hidden) for t in out["traceback"]]
+    if isinstance(out.get("data"), dict):
+        out["data"] = {k: _scrub_text(_src({"source": v}), hidden) if isinstance(v, (str, list)) else v
+                       for k, v in out["data"].items()}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the outcome of one submission
+
+@dataclass
+class Outcome:
+    "How one submission was graded (also its state file and its row of the report)."
+    student: str
+    assignment: str
+    outcome: str = GRADED              # graded | not graded | tampering detected | pending
+    reason: str = ""                   # for not graded: crash, timeout, invalid notebook, missing notebook, grading error
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+    detail: str = ""
+    notes: list = field(default_factory=list)
+    tampering: list = field(default_factory=list)
+    isolated: bool = True
+    sandbox: str = "bwrap"
+    digest: str = ""
+    skipped: bool = False              # already graded in an earlier run (not regraded)
+    graded_at: str = ""
+    version: int = STATE_VERSION
+
+    @property
+    def status(self):
+        "One word for tables: graded, tampering, or the reason it was not graded."
+        if self.outcome == NOT_GRADED:
+            return self.reason
+        return "tampering" if self.outcome == TAMPERING else self.outcome
+
+    def summary(self):
+        parts = [self.detail] if self.detail else []
+        parts += self.tampering + self.notes
+        if not self.isolated:
+            parts.append("NOT ISOLATED (no sandbox)")
+        return "; ".join(p for p in parts if p)
+
+
+def submission_digest(folder):
+    "A digest of everything a student submitted for an assignment (names and bytes)."
+    h = hashlib.sha256()
+    folder = Path(folder)
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.name.startswith(".tito"):
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def read_state(c, student, aid):
+    p = c.autograded(student, aid) / STATE_NAME
+    try:
+        d = json.loads(p.read_text())
+        return Outcome(**{k: v for k, v in d.items() if k in Outcome.__dataclass_fields__})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_atomic(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _crash_point(phase):
+    "Testing hook: TITO_AUTOGRADE_CRASH_AT=phase:n makes this process die (like kill -9) the n-th time it reaches phase."
+    spec = os.environ.get("TITO_AUTOGRADE_CRASH_AT", "")
+    if not spec or not spec.startswith(phase + ":"):
+        return
+    _CRASH_COUNTS[phase] = _CRASH_COUNTS.get(phase, 0) + 1
+    if _CRASH_COUNTS[phase] == int(spec.split(":")[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_CRASH_COUNTS = {}
+
+
+# ---------------------------------------------------------------------------------------------- the gradebook
+
+@contextlib.contextmanager
+def _gradebook(c):
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    warnings.filterwarnings("ignore", module="sqlalchemy")
+    from nbgrader.api import Gradebook
+    with Gradebook(c.db_url, c.course_id) as gb:
+        yield gb
+
+
+def record(c, aid, student, scores, timestamp, unchanged_solutions=()):
+    """Write one submission's automatic grades (every field set, so writing twice gives the same rows).
+    `scores`: grade_id -> (auto score or None, max); grade cells absent from it get 0 (nothing to grade)."""
+    from nbgrader.api import MissingEntry
+    from nbgrader.utils import parse_utc
+    with _gradebook(c) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.find_assignment(aid)
+        except MissingEntry:
+            raise CourseError(f"{aid} is not in the gradebook: run `tito nbgrader generate {aid[:2]}` first")
+        kwargs = {}
+        if timestamp:
+            try:
+                kwargs["timestamp"] = parse_utc(timestamp)
+            except ValueError:
+                pass
+        gb.update_or_create_submission(aid, student, **kwargs)
+        _crash_point("mid-gradebook")
+        nb = gb.find_submission_notebook(aid, aid, student)
+        for grade in nb.grades:
+            auto, _ = scores.get(grade.name, (0, None))
+            grade.auto_score = auto
+            grade.needs_manual_grade = bool(grade.manual_score is not None or auto is None) if grade.name in scores else False
+        for comment in nb.comments:
+            comment.auto_comment = "No response." if comment.name in unchanged_solutions else None
+        gb.db.commit()
+        sub = gb.find_submission(aid, student)
+        return float(sub.code_score or 0), float(sub.max_code_score or 0)
+
+
+# ---------------------------------------------------------------------------------------------- the batch
+
+@dataclass
+class Job:
+    student: str
+    folder: Path
+    base: Path
+    prepared: Prepared = None
+    outcome: Outcome = None
+    proc: subprocess.Popen = None
+    started: float = 0.0
+    t0: float = 0.0
+
+
+@dataclass
+class BatchReport:
+    assignment: str
+    outcomes: list
+    warnings: list = field(default_factory=list)
+    jobs: int = 1
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self):
+        "0 all graded; 1 some not graded or tampering (the batch completed); 3 the grading environment failed."
+        fresh = [o for o in self.outcomes if not o.skipped]
+        if any(o.reason == "grading error" for o in fresh):
+            return EXIT_ENVIRONMENT
+        if any(o.outcome != GRADED for o in self.outcomes):
+            return EXIT_SOME
+        return EXIT_OK
+
+
+def _reference_view(root, aid, dest, which):
+    "A copy of the reference tinytorch without the exports of this and later modules (or all of it)."
+    pkg = Path(root) / "tinytorch"
+    hide = set()
+    m = course_lib.MODULE_DIR_RE.match(aid)
+    if which == "earlier" and m:
+        for mod in course_lib.all_modules(root):
+            f = mod.package_file(root)
+            if mod.number >= m.group(1) and f:
+                hide.add(f.resolve())
+    shutil.copytree(pkg, dest, ignore=lambda d, names: [n for n in names if n == "__pycache__" or
+                                                       (Path(d) / n).resolve() in hide])
+    return dest
+
+
+def _cleanup_stale(tmp_root):
+    "Remove the temporary folders of grading runs whose process is gone (a killed run leaves them)."
+    for d in Path(tmp_root).glob("tito-autograde-*"):
+        try:
+            pid = int((d / "pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
+def _die_with_parent():
+    "preexec_fn: the runner dies when the grading process dies (Linux), so a killed run leaves no kernels."
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def autograde(root, override=None, assignment=None, students=None, force=False, jobs=None, cell_timeout=None,
+              notebook_timeout=None, sandbox_mode=None, progress=None):
+    """Grade every collected submission of `assignment` (NN or NN_name); returns a BatchReport.
+    Submissions graded before (state file matching the submitted files) are skipped unless `force`."""
+    c = grading.open_course(root, override)
+    aid = _assignment_id(c, assignment)
+    cfg = settings(root)
+    limits = cfg["limits"]
+    if cell_timeout:
+        limits.cell_timeout = int(cell_timeout)
+    if notebook_timeout:
+        limits.notebook_timeout = int(notebook_timeout)
+    jobs = max(1, int(jobs or cfg["jobs"]))
+    mode, warning = sandbox.resolve_mode(sandbox_mode or cfg["sandbox"])
+    exp = Expected.load(c, aid)
+    grading.ensure_tools_on_path()
+    report = BatchReport(aid, [], jobs=jobs)
+    if warning:
+        report.warnings.append(warning)
+    t_start = time.monotonic()
+    folders = sorted(d for d in (c.dir / "submitted").glob(f"*/{aid}") if d.is_dir())
+    if students:
+        wanted = set(students)
+        folders = [d for d in folders if d.parent.name in wanted]
+    lock = _lock(c)
+    tmp_root = Path(tempfile.gettempdir())
+    _cleanup_stale(tmp_root)
+    base = Path(tempfile.mkdtemp(prefix="tito-autograde-", dir=tmp_root))
+    (base / "pid").write_text(str(os.getpid()))
+    try:
+        ref = _reference_view(root, aid, base / "reference" / "tinytorch", cfg["reference_modules"])
+        ro_binds = [(ref, (Path(root) / "tinytorch").resolve())]
+        env = {}
+        data = os.environ.get("TINYTORCH_DATA")
+        if data and Path(data).is_dir():
+            ro_binds.append((Path(data).resolve(), Path(data).resolve()))
+            env["TINYTORCH_DATA"] = str(Path(data).resolve())
+        queue = []
+        for n, folder in enumerate(folders):
+            student = folder.parent.name
+            digest = submission_digest(folder)
+            state = read_state(c, student, aid)
+            if (state and not force and state.digest == digest and state.version == STATE_VERSION
+                    and state.reason != "grading error"):
+                state.skipped = True
+                report.outcomes.append(state)
+                continue
+            queue.append(Job(student, folder, base / f"s{n}"))
+        running = []
+        while queue or running:
+            while queue and len(running) < jobs:
+                job = queue.pop(0)
+                job.t0 = time.monotonic()
+                _start(job, c, aid, exp, limits, mode, warning, ro_binds, env)
+                if job.outcome is not None:            # rejected before running: record it now
+                    _finish(job, c, aid, exp, limits, report, progress)
+                else:
+                    running.append(job)
+                    _crash_point("launched")
+            if not running:
+                continue
+            time.sleep(0.05)
+            for job in list(running):
+                backstop = limits.notebook_timeout + limits.startup_timeout + 60 if limits.notebook_timeout else None
+                if job.proc.poll() is None:
+                    if backstop and time.monotonic() - job.started > backstop:
+                        _kill(job.proc)
+                    else:
+                        continue
+                running.remove(job)
+                _finish(job, c, aid, exp, limits, report, progress)
+    finally:
+        for job in locals().get("running", []):
+            _kill(job.proc)
+        shutil.rmtree(base, ignore_errors=True)
+        lock.close()
+    report.seconds = time.monotonic() - t_start
+    report.outcomes.sort(key=lambda o: o.student)
+    return report
+
+
+def _assignment_id(c, assignment):
+    have = grading.assignments(c)
+    if assignment is None:
+        raise CourseError("name the assignment to grade (e.g. `01` or `01_tensor`)")
+    key = str(assignment)
+    for aid in have:
+        if key in (aid, aid[:2], aid[:2].lstrip("0"), aid[3:]):
+            return aid
+    raise CourseError(f"no generated assignment {assignment!r} in {c.dir / 'source'}"
+                      + (f" (have: {', '.join(have)})" if have else ": run `tito nbgrader generate` first"))
+
+
+def _lock(c):
+    fh = open(c.dir / ".tito-autograde.lock", "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise CourseError(f"another `tito nbgrader autograde` is running on {c.dir}; wait for it to finish")
+    return fh
+
+
+def _kill(proc):
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+
+def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
+    "Check and prepare one submission, then launch its runner (or record why it cannot be graded)."
+    out = Outcome(job.student, aid, isolated=mode == "bwrap", sandbox=mode)
+    out.digest = submission_digest(job.folder)
+    job.outcome = None
+    try:
+        path, note = find_notebook(job.folder, aid)
+        if note:
+            out.notes.append(note)
+        nb = load_notebook(path)
+        job.prepared = prepare(nb, exp)
+    except Rejected as err:
+        out.outcome, out.reason, out.detail = NOT_GRADED, err.reason, str(err)
+        job.outcome = out
+        return
+    job.prepared.notes = out.notes + job.prepared.notes
+    work, conn = job.base / "work", job.base / "conn"
+    for d in (work, conn):
+        d.mkdir(parents=True)
+    # the working copy: the student's own files (never the instructor's notebooks)
+    for p in job.folder.iterdir():
+        if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt":
+            shutil.copy2(p, work / p.name)
+        elif p.is_dir():
+            shutil.copytree(p, work / p.name)
+    src_dir = c.dir / "source" / aid
+    for p in src_dir.rglob("*"):      # supporting files of the assignment (data, helpers), as nbgrader does
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
+            (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, work / p.relative_to(src_dir))
+    nb_path = job.base / "notebook.json"
+    nb_path.write_text(json.dumps(job.prepared.notebook))
+    job_file = job.base / "job.json"
+    job_file.write_text(json.dumps({
+        "notebook": str(nb_path), "work": str(work), "conn": str(conn), "limits": asdict(limits),
+        "graded": job.prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
+        "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(job.base / "kernel.log"),
+        "result": str(job.base / "result.json")}))
+    log = open(job.base / "runner.log", "wb")
+    job.proc = subprocess.Popen([sys.executable, "-m", "tito.sandbox", str(job_file)], cwd=job.base,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_die_with_parent)
+    log.close()
+    job.started = time.monotonic()
+    job.outcome = None
+
+
+def _finish(job, c, aid, exp, limits, report, progress):
+    "Decide the grades of a finished (or rejected) submission and record them: gradebook, notebook, state."
+    out = job.outcome
+    graded_nb = None
+    if out is None:
+        out = Outcome(job.student, aid, digest=submission_digest(job.folder))
+        out.notes = list(job.prepared.notes)
+        out.tampering = list(job.prepared.tampering)
+        result_path = job.base / "result.json"
+        try:
+            run = json.loads(result_path.read_text())
+        except (OSError, ValueError):
+            tail = ""
+            with contextlib.suppress(OSError):
+                tail = (job.base / "runner.log").read_text(errors="replace")[-400:].strip()
+            if job.proc is not None and job.proc.returncode is not None and job.proc.returncode < 0:
+                run = {"outcome": "timeout", "detail": "the grading run of this notebook was stopped after its time limit",
+                       "cells": [], "notebook": job.prepared.notebook, "isolated": True, "sandbox": "bwrap",
+                       "warnings": [], "tampering": []}
+            else:
+                run = {"outcome": "error", "detail": f"the grading runner failed: {tail or 'no result'}", "cells": [],
+                       "notebook": job.prepared.notebook, "isolated": True, "sandbox": "bwrap", "warnings": [],
+                       "tampering": []}
+        _crash_point("result")
+        out.isolated, out.sandbox = run.get("isolated", True), run.get("sandbox", "bwrap")
+        out.tampering += run.get("tampering", [])
+        out.notes += cell_notes(job.prepared.notebook, run, limits)
+        graded_nb, scores = decide(job.prepared, run, exp, limits)
+        kind = run["outcome"]
+        if kind == "completed":
+            out.outcome = TAMPERING if out.tampering else GRADED
+        else:
+            out.outcome = TAMPERING if out.tampering else NOT_GRADED
+            out.reason = {"crash": "crash", "timeout": "timeout"}.get(kind, "grading error")
+            out.detail = run.get("detail", "")
+        unchanged = _unchanged_solutions(graded_nb)
+    else:
+        scores, unchanged = {}, ()
+    timestamp = None
+    stamp = job.folder / "timestamp.txt"
+    if stamp.is_file():
+        timestamp = stamp.read_text().strip() or None
+    try:
+        out.score, out.max_score = record(c, aid, job.student, scores, timestamp, unchanged)
+    except CourseError:
+        raise
+    except Exception as err:  # noqa: BLE001 — report it for this student; the batch goes on
+        out.outcome, out.reason = NOT_GRADED, "grading error"
+        out.detail = f"the gradebook could not be written: {type(err).__name__}: {err}"
+    _crash_point("gradebook")
+    dest = c.autograded(job.student, aid)
+    dest.mkdir(parents=True, exist_ok=True)
+    if graded_nb is not None:
+        if out.outcome != GRADED or out.notes:
+            graded_nb["cells"].insert(0, _summary_cell(out))
+        _write_atomic(dest / f"{aid}.ipynb", nbformat.writes(nbformat.from_dict(graded_nb)) + "\n")
+    elif (dest / f"{aid}.ipynb").exists():
+        (dest / f"{aid}.ipynb").unlink()        # an earlier grade of an older submission no longer applies
+    if (job.folder / "timestamp.txt").is_file():
+        shutil.copy2(job.folder / "timestamp.txt", dest / "timestamp.txt")
+    out.seconds = round(time.monotonic() - job.t0, 2)
+    out.graded_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    _write_atomic(dest / STATE_NAME, json.dumps(asdict(out), indent=1, ensure_ascii=False))
+    _crash_point("state")
+    report.outcomes.append(out)
+    if progress:
+        progress(out)
+
+
+def cell_notes(nb, run, limits):
+    "What went wrong in individual cells, in words (limits hit, sys.exit, memory)."
+    notes = []
+    for rec in run.get("cells", []):
+        i = rec["index"]
+        cell = nb["cells"][i] if i < len(nb["cells"]) else {}
+        name = f"cell {(_meta(cell) or {}).get('grade_id') or f'#{i}'}"
+        if rec["status"] == "timeout":
+            notes.append(f"{name}: stopped by the {limits.cell_timeout} s time limit per cell")
+        elif rec["status"] == "output-limit" or rec.get("ename") == "OutputLimitExceeded":
+            notes.append(f"{name}: printed more than the {limits.output_kb} KB output limit and was stopped")
+        elif rec["status"] == "output-lost":
+            notes.append(f"{name}: its output was too large to receive")
+        elif rec.get("ename") == "SystemExit":
+            notes.append(f"{name}: the code called sys.exit() (SystemExit); the cells after it still ran")
+        elif rec.get("ename") == "MemoryError":
+            notes.append(f"{name}: MemoryError (the memory limit is {limits.memory_mb} MB)")
+    return notes
+
+
+def _unchanged_solutions(nb):
+    from nbgrader.utils import compute_checksum
+    names = []
+    for cell in nb["cells"]:
+        meta = _meta(cell)
+        if meta and meta.get("solution") and meta.get("checksum"):
+            node = nbformat.from_dict({k: v for k, v in cell.items() if k != "outputs"} | (
+                {"outputs": []} if cell["cell_type"] == "code" else {}))
+            if compute_checksum(node) == meta["checksum"]:
+                names.append(meta["grade_id"])
+    return names
+
+
+def _summary_cell(out):
+    "A note at the top of the graded notebook (and so of the feedback) saying how grading went."
+    head = {GRADED: "Graded.", TAMPERING: "Graded, but tampering was detected (see below).",
+            NOT_GRADED: f"Not fully graded: {out.reason}."}[out.outcome]
+    lines = [f"**Autograder:** {head}"]
+    lines += [f"- {x}" for x in ([out.detail] if out.detail else []) + out.tampering + out.notes]
+    return {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines), "id": "tito-autograde-summary"}
+
+
+# ---------------------------------------------------------------------------------------------- report / backup
+
+REPORT_FIELDS = ["student", "assignment", "outcome", "reason", "score", "max_score", "seconds", "isolated", "details"]
+
+
+def report_rows(root, override=None, assignment=None):
+    "One row per student of the assignment: from each submission's state file and the gradebook."
+    from nbgrader.api import MissingEntry
+    c = grading.open_course(root, override)
+    aid = _assignment_id(c, assignment)
+    students = {d.parent.name for d in (c.dir / "submitted").glob(f"*/{aid}") if d.is_dir()}
+    scores, max_score = {}, 0.0
+    if (c.dir / "gradebook.db").is_file():
+        with _gradebook(c) as gb:
+            students |= {s.id for s in gb.students}
+            try:
+                max_score = float(gb.find_assignment(aid).max_code_score or 0)
+            except MissingEntry:
+                pass
+            for s in list(students):
+                with contextlib.suppress(MissingEntry):
+                    sub = gb.find_submission(aid, s)
+                    scores[s] = (float(sub.code_score or 0), float(sub.max_code_score or 0))
+    rows = []
+    for s in sorted(students):
+        state = read_state(c, s, aid)
+        folder = c.submitted(s, aid)
+        if state is None:
+            if folder.is_dir():
+                row = {"outcome": "pending", "reason": "", "details": "not autograded yet (or its run was interrupted)"}
+            else:
+                row = {"outcome": NOT_GRADED, "reason": "missing notebook", "details": "nothing submitted"}
+            row.update(seconds="", isolated="")
+        else:
+            stale = folder.is_dir() and submission_digest(folder) != state.digest
+            row = {"outcome": state.outcome, "reason": state.reason, "seconds": state.seconds,
+                   "isolated": "yes" if state.isolated else "NO",
+                   "details": ("a newer submission awaits grading; " if stale else "") + state.summary()}
+        score, mx = scores.get(s, (0.0, max_score))
+        row.update(student=s, assignment=aid, score=round(score, 4), max_score=round(mx or max_score, 4))
+        rows.append({k: row.get(k, "") for k in REPORT_FIELDS})
+    return rows
+
+
+def write_report(root, override=None, assignment=None, out=None):
+    "Write the report CSV (default course/reports/NN_name.csv); returns (path, rows)."
+    rows = report_rows(root, override, assignment)
+    c = grading.open_course(root, override)
+    path = Path(out) if out else c.dir / "reports" / f"{_assignment_id(c, assignment)}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    return path, rows
+
+
+def backup_gradebook(root, override=None, out=None):
+    """Copy the gradebook with SQLite's online backup API (consistent even while grading writes to it);
+    returns (path, integrity check result)."""
+    import sqlite3
+    c = grading.open_course(root, override)
+    src = c.dir / "gradebook.db"
+    if not src.is_file():
+        raise CourseError(f"no gradebook at {src}")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(out) if out else c.dir / "backups" / f"gradebook-{stamp}.db"
+    if path.exists():
+        raise CourseError(f"{path} exists: choose another --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with contextlib.closing(sqlite3.connect(f"file:{src}?mode=ro", uri=True)) as s, \
+            contextlib.closing(sqlite3.connect(tmp)) as d:
+        s.backup(d)
+        check = d.execute("PRAGMA integrity_check").fetchone()[0]
+    os.replace(tmp, path)
+    return path, check
