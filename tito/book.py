@@ -40,7 +40,8 @@ def chapter_notebook(root, module):
     overview = overview.replace("](../../../book/figures/", "](../figures/")  # repo path -> book path
     cell = nbformat.v4.new_markdown_cell(launch_links(root, module) + "\n\n" + overview.strip())
     cell["id"] = "book-overview"
-    nb.cells.insert(1, cell)
+    title = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown")
+    nb.cells.insert(title + 1, cell)
     return nb
 
 

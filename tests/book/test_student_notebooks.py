@@ -20,3 +20,12 @@ def test_student_notebook_stops_at_first_exercise(module, tmp_path):
         client.execute()
     assert info.value.ename == "NotImplementedError", (
         f"{module.slug}: the first failing cell raised {info.value.ename}: {info.value.evalue}")
+
+
+def test_student_notebooks_open_with_the_colab_setup_cell():
+    from tito.course import settings
+    repo = settings(ROOT)["course"]["repository"]
+    for m in MODULES:
+        first = release_notebook(m).cells[0]
+        assert first.cell_type == "code" and 'if "google.colab" in sys.modules:' in first.source, m.slug
+        assert repo in first.source, f"{m.slug}: the Colab cell clones the course repository"
