@@ -94,6 +94,11 @@ def check_module(root, module, seen_ids):
                       ("README.md", "add README.md: the chapter overview (what you build, why, prerequisites, how to work)")]:
         if not (module.dir / name).is_file():
             add("", f"{name} is missing", fix)
+    readme = module.dir / "README.md"
+    for marker in MARKERS if readme.is_file() else ():
+        if marker in readme.read_text():
+            add("README.md", f"names the marker `{marker}`, which students never see (their cells say "
+                "`raise NotImplementedError()`)", "describe the student's task without nbgrader's markers")
     if not module.source:
         add("", f"no source {module.name}_dev.py", f"write modules/source/{slug}/{module.name}_dev.py (jupytext percent format)")
         return probs

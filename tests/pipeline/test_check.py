@@ -57,3 +57,11 @@ def test_unbalanced_solution_markers_and_points_mismatch_fail(tmp_path):
     messages = [str(p) for p in check.check_course(root)]
     assert any("01_tensor [01-tensor-class]: unbalanced solution markers" in m for m in messages), messages
     assert any("module.yaml points is 1" in m for m in messages), messages
+
+
+def test_a_readme_naming_solution_markers_fails(tmp_path):
+    root = _copy_course(tmp_path, ["01_tensor"])
+    readme = root / "modules" / "source" / "01_tensor" / "README.md"
+    readme.write_text(readme.read_text() + "\nFill in the cells between `### BEGIN " + "SOLUTION` and the end marker.\n")
+    messages = [str(p) for p in check.check_course(root)]
+    assert any("01_tensor [README.md]: names the marker" in m for m in messages), messages
