@@ -80,7 +80,7 @@ def gelu(x, approximate="none"):
     if approximate == "tanh":
         ### BEGIN SOLUTION
         k = math.sqrt(2 / math.pi)
-        t = np.tanh(k * (a + 0.044715 * a ** 3))
+        t = np.tanh(k * (a + 0.044715 * (a * a * a)))  # a*a*a: numpy's ** 3 is a slow pow()
         out = 0.5 * a * (1 + t)
         return Tensor.from_op(out, (x,), lambda g: (
             g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)),))
