@@ -1,5 +1,6 @@
 "`tito test`: a module's inline tests in a fresh process, then its pytest suite; results kept for `tito status`."
 import json
+import re
 import os
 import subprocess
 import sys
@@ -51,10 +52,10 @@ def run_pytest(root, module, timeout=1800):
     tests = module.tests_dir(root)
     if not tests.is_dir():
         return False, f"no tests folder {tests.relative_to(root)}"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider"],
                           cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
-    lines = [l for l in proc.stdout.splitlines() if l.strip()]
-    summary = lines[-1] if lines else proc.stderr.strip()[-500:]
+    counts = [l.strip("= ") for l in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|error|skipped)", l)]
+    summary = counts[-1] if counts else (proc.stdout + proc.stderr).strip()[-500:]
     return proc.returncode == 0, summary
 
 
