@@ -155,6 +155,7 @@ class Expected:
     release: dict
     hidden_lines: set
     aliases: dict
+    hidden_modules: tuple = ()     # dotted tinytorch modules the kernel does not see (this and later modules)
 
     @classmethod
     def load(cls, c, aid):
@@ -372,6 +373,8 @@ class Outcome:
     isolated: bool = True
     sandbox: str = "bwrap"
     digest: str = ""
+    timeouts: list = field(default_factory=list)       # grade_ids of graded cells stopped by the per-cell limit
+    import_errors: list = field(default_factory=list)  # tinytorch failed to import: the grading environment, not the student
     skipped: bool = False              # already graded in an earlier run (not regraded)
     graded_at: str = ""
     version: int = STATE_VERSION
@@ -500,25 +503,30 @@ class BatchReport:
 
     @property
     def exit_code(self):
-        "0 all graded; 1 some not graded or tampering (the batch completed); 3 the grading environment failed."
+        """0 every submission has a grade (tampering is flagged in the report, but graded); 1 the batch completed
+        and some submission is not graded (crash, timeout, invalid or missing notebook), in this run or before;
+        3 the grading environment failed in this run (a kernel could not start, tinytorch did not import)."""
         fresh = [o for o in self.outcomes if not o.skipped]
-        if any(o.reason == "grading error" for o in fresh):
+        if any(o.reason == "grading error" or o.import_errors for o in fresh):
             return EXIT_ENVIRONMENT
-        if any(o.outcome != GRADED for o in self.outcomes):
+        if any(o.outcome == NOT_GRADED or (o.outcome == TAMPERING and o.reason) for o in self.outcomes):
             return EXIT_SOME
         return EXIT_OK
 
 
-def _reference_view(root, aid, dest, which):
-    "A copy of the reference tinytorch without the exports of this and later modules (or all of it)."
-    pkg = Path(root) / "tinytorch"
-    hide = set()
+def hidden_exports(root, aid, which="earlier"):
+    "The tinytorch modules (dotted, e.g. tinytorch.core.tensor) of this and later modules: the kernel must not see them."
     m = course_lib.MODULE_DIR_RE.match(aid)
-    if which == "earlier" and m:
-        for mod in course_lib.all_modules(root):
-            f = mod.package_file(root)
-            if mod.number >= m.group(1) and f:
-                hide.add(f.resolve())
+    if which != "earlier" or not m:
+        return ()
+    return tuple(f"tinytorch.{mod.export_to}" for mod in course_lib.all_modules(root)
+                 if mod.number >= m.group(1) and mod.export_to)
+
+
+def _reference_view(root, dest, hidden):
+    "A copy of the reference tinytorch without the `hidden` modules (their reference solutions)."
+    pkg = Path(root) / "tinytorch"
+    hide = {(pkg / Path(*name.split(".")[1:])).with_suffix(".py").resolve() for name in hidden}
     shutil.copytree(pkg, dest, ignore=lambda d, names: [n for n in names if n == "__pycache__" or
                                                        (Path(d) / n).resolve() in hide])
     return dest
@@ -575,7 +583,8 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
     base = Path(tempfile.mkdtemp(prefix="tito-autograde-", dir=tmp_root))
     (base / "pid").write_text(str(os.getpid()))
     try:
-        ref = _reference_view(root, aid, base / "reference" / "tinytorch", cfg["reference_modules"])
+        exp.hidden_modules = hidden_exports(root, aid, cfg["reference_modules"])
+        ref = _reference_view(root, base / "reference" / "tinytorch", exp.hidden_modules)
         ro_binds = [(ref, (Path(root) / "tinytorch").resolve())]
         env = {}
         data = os.environ.get("TINYTORCH_DATA")
@@ -731,6 +740,15 @@ def _finish(job, c, aid, exp, limits, report, progress):
         out.isolated, out.sandbox = run.get("isolated", True), run.get("sandbox", "bwrap")
         out.tampering += run.get("tampering", [])
         out.notes += cell_notes(job.prepared.notebook, run, limits)
+        nbc = job.prepared.notebook["cells"]
+        out.timeouts = [(_meta(nbc[r["index"]]) or {}).get("grade_id") for r in run.get("cells", [])
+                        if r["status"] == "timeout" and r["index"] in job.prepared.graded]
+        out.import_errors = [f"{r.get('ename')}: {r.get('evalue')}" for r in run.get("cells", [])
+                             if r.get("ename") in ("ModuleNotFoundError", "ImportError")
+                             and "tinytorch" in str(r.get("evalue")) and not _student_import(r, exp)]
+        if out.import_errors:
+            out.notes.append("tinytorch failed to import while grading (the grading environment is broken): "
+                             + out.import_errors[0])
         graded_nb, scores = decide(job.prepared, run, exp, limits)
         kind = run["outcome"]
         if kind == "completed":
@@ -771,6 +789,11 @@ def _finish(job, c, aid, exp, limits, report, progress):
     report.outcomes.append(out)
     if progress:
         progress(out)
+
+
+def _student_import(rec, exp):
+    "Whether an ImportError names a tinytorch module the grading kernel deliberately hides (this or a later module)."
+    return any(name in str(rec.get("evalue")) for name in exp.hidden_modules)
 
 
 def cell_notes(nb, run, limits):

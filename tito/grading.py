@@ -464,50 +464,23 @@ def reference_package_problem(root):
     return None
 
 
-def autograde(root, override=None, modules=None, students=None, force=False, timeout=None):
-    """Autograde every collected submission of the assignments (one nbgrader run per assignment, all students).
-
-    Each notebook runs in a fresh kernel with the per-cell timeout; a broken submission is reported and the
-    batch goes on. Already graded submissions are skipped unless `force` or a newer submission arrived."""
+def autograde(root, override=None, modules=None, students=None, force=False, timeout=None, jobs=None):
+    """Autograde every collected submission of the assignments with tito.autograde_safe: each in its own sandboxed
+    kernel and temporary working copy, a broken one reported and the batch going on. Submissions graded before
+    are skipped unless `force` or a newer submission arrived. (`tito nbgrader autograde` shows the full outcomes.)"""
+    from . import autograde_safe
     c = open_course(root, override)
-    overrides = {}
-    if timeout:
-        overrides.update({"Execute.timeout": int(timeout), "ExecutePreprocessor.timeout": int(timeout)})
-    api = _api(c, **overrides)
     report = AutogradeReport([], [])
     for aid in _assignment_ids(c, modules):
-        subs = sorted(d.parent.name for d in (c.dir / "submitted").glob(f"*/{aid}") if d.is_dir())
-        if students:
-            subs = [s for s in subs if s in set(students)]
-        if not subs:
+        if not any(d.is_dir() for d in (c.dir / "submitted").glob(f"*/{aid}")):
             continue
-        before = {s: _mtime(c.autograded(s, aid) / f"{aid}.ipynb") for s in subs}
-        # one nbgrader run grades every student of the assignment (a glob); a named subset runs one by one
-        globs = ["*"] if not students else subs
-        log_text = ""
-        for student_glob in globs:
-            r = api.autograde(aid, student_glob, force=force, create=True)
-            log_text += (r.get("log") or "") + (r.get("error") or "")
-        report.logs.append(_write_log(c, f"autograde-{aid}", log_text))
-        failed = set(re.findall(rf"error processing assignment '{re.escape(aid)}' for student '([^']+)'", log_text))
-        unresponsive = set(re.findall(r"kernel became unresponsive", log_text))
-        with _gradebook(c) as gb:
-            for s in subs:
-                nb_path = c.autograded(s, aid) / f"{aid}.ipynb"
-                if s in failed or not nb_path.is_file():
-                    why = _failure_reason(log_text, s, aid) or ("the kernel became unresponsive" if unresponsive else
-                                                                 "see the log")
-                    report.submissions.append(Graded(s, aid, "failed", detail=why))
-                    continue
-                status = "graded" if _mtime(nb_path) != before[s] else "skipped"
-                g = Graded(s, aid, status, detail="already graded (pass --force to regrade)" if status == "skipped" else "")
-                try:
-                    sub = gb.find_submission(aid, s)
-                    g.score, g.max_score = float(sub.code_score or 0), float(sub.max_code_score or 0)
-                except Exception as err:  # noqa: BLE001 — report, never stop the batch
-                    g.status, g.detail = "failed", f"no grades in the gradebook: {err}"
-                g.timeouts, g.import_errors = _scan_outputs(nb_path)
-                report.submissions.append(g)
+        batch = autograde_safe.autograde(root, override, aid, students=students, force=force, jobs=jobs,
+                                         cell_timeout=timeout)
+        for o in batch.outcomes:
+            status = "skipped" if o.skipped else ("failed" if o.outcome == autograde_safe.NOT_GRADED else "graded")
+            detail = "already graded (pass --force to regrade)" if o.skipped else o.summary()
+            report.submissions.append(Graded(o.student, aid, status, o.score, o.max_score, list(o.timeouts),
+                                             list(o.import_errors), detail))
     return report
 
 

@@ -132,9 +132,9 @@ def install(key, aliases, output_limit=0):
         ns = shell.user_ns
         for alias, modname in aliases.items():
             mod = sys.modules.get(modname)
-            if mod is None:
-                mod = __import__(modname, fromlist=["_"])
-            if ns.get(alias) is not mod:
+            if alias not in ns or mod is None:   # not imported yet by the notebook: nothing to put back
+                continue
+            if ns[alias] is not mod:
                 ns[alias] = mod
                 changed.append(f"the name {alias!r} ({modname})")
         return changed

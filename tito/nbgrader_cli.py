@@ -82,40 +82,9 @@ def collect(modules: Optional[List[str]] = Modules, course_dir: Optional[str] = 
     _steps("tito nbgrader collect", _run(grading.collect, root, course_dir, modules, from_dir=from_dir, update=update))
 
 
-@nbgrader_app.command()
-def autograde(modules: Optional[List[str]] = Modules, course_dir: Optional[str] = CourseDir,
-              student: Optional[List[str]] = typer.Option(None, "--student", help="only these students (repeatable)"),
-              force: bool = typer.Option(False, "--force", help="regrade submissions graded before"),
-              timeout: Optional[int] = typer.Option(None, "--timeout", help="seconds per cell (default: settings.ini [grading] cell_timeout)")):
-    """Run every collected submission in a fresh kernel (per-cell timeout) against the installed reference tinytorch.
-
-    Exit code: 0 all graded; 1 some submissions could not be graded (the others were); 2 usage or setup error;
-    3 graded, but the grading environment is broken (tinytorch did not import)."""
-    root = _root()
-    problem = grading.reference_package_problem(root)
-    if problem:
-        console.print(f"[red]error:[/red] {problem}")
-        raise typer.Exit(grading.EXIT_ENVIRONMENT)
-    report = _run(grading.autograde, root, course_dir, modules, students=student, force=force, timeout=timeout)
-    table = Table(title="tito nbgrader autograde")
-    for col in ("assignment", "student", "status", "auto score", "notes"):
-        table.add_column(col)
-    for g in report.submissions:
-        color = {"graded": "green", "skipped": "white", "failed": "red"}[g.status]
-        notes = [g.detail] if g.detail else []
-        if g.timeouts:
-            notes.append(f"stopped by the timeout: {', '.join(g.timeouts)}")
-        notes.extend(f"[red]{e}[/red]" for e in g.import_errors)
-        table.add_row(g.assignment, g.student, f"[{color}]{g.status}[/{color}]",
-                      f"{g.score:g}/{g.max_score:g}" if g.status != "failed" else "-", "; ".join(notes))
-    console.print(table)
-    if not report.submissions:
-        console.print("nothing to grade: collect submissions first (`tito nbgrader collect`)")
-    console.print(f"nbgrader logs: {', '.join(str(p) for p in report.logs)}" if report.logs else "")
-    if report.broken_environment:
-        console.print("[red]tinytorch failed to import while grading: those scores are 0 for the wrong reason.[/red] "
-                      f"Install the reference package (pip install -e {root}) and rerun with --force.")
-    raise typer.Exit(report.exit_code)
+# autograde (sandboxed, parallel, resumable), report and backup live in autograde_cli.py; importing it here
+# registers them in this order in the command list.
+from . import autograde_cli  # noqa: E402,F401
 
 
 @nbgrader_app.command()
