@@ -532,6 +532,19 @@ def _reference_view(root, dest, hidden):
     return dest
 
 
+def _work_root(c):
+    """Where the working copies go: /var/tmp (or the course folder), not /tmp. Inside the sandbox /tmp is a
+    private scratch space, and the folders above a working copy are then part of the read-only root."""
+    for d in (Path("/var/tmp"), c.dir / ".grading"):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
 def _cleanup_stale(tmp_root):
     "Remove the temporary folders of grading runs whose process is gone (a killed run leaves them)."
     for d in Path(tmp_root).glob("tito-autograde-*"):
@@ -554,13 +567,19 @@ def _die_with_parent():
 
 
 def autograde(root, override=None, assignment=None, students=None, force=False, jobs=None, cell_timeout=None,
-              notebook_timeout=None, sandbox_mode=None, progress=None):
+              notebook_timeout=None, sandbox_mode=None, progress=None, limits=None):
     """Grade every collected submission of `assignment` (NN or NN_name); returns a BatchReport.
-    Submissions graded before (state file matching the submitted files) are skipped unless `force`."""
+    Submissions graded before (state file matching the submitted files) are skipped unless `force`.
+    `limits`: a dict overriding settings.ini's (cell_timeout, notebook_timeout, memory_mb, output_kb, ...)."""
     c = grading.open_course(root, override)
     aid = _assignment_id(c, assignment)
     cfg = settings(root)
+    limits_given = limits or {}
     limits = cfg["limits"]
+    for key, value in limits_given.items():
+        if key not in sandbox.Limits.__dataclass_fields__:
+            raise CourseError(f"unknown limit {key!r}: one of {', '.join(sandbox.Limits.__dataclass_fields__)}")
+        setattr(limits, key, int(value))
     if cell_timeout:
         limits.cell_timeout = int(cell_timeout)
     if notebook_timeout:
@@ -578,7 +597,7 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
         wanted = set(students)
         folders = [d for d in folders if d.parent.name in wanted]
     lock = _lock(c)
-    tmp_root = Path(tempfile.gettempdir())
+    tmp_root = _work_root(c)
     _cleanup_stale(tmp_root)
     base = Path(tempfile.mkdtemp(prefix="tito-autograde-", dir=tmp_root))
     (base / "pid").write_text(str(os.getpid()))
