@@ -687,6 +687,9 @@ def _kill(proc):
 
 def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
     "Check and prepare one submission, then launch its runner (or record why it cannot be graded)."
+    # from here on the submission counts as not graded until its new state file is written (a killed run
+    # leaves it to be graded again)
+    (c.autograded(job.student, aid) / STATE_NAME).unlink(missing_ok=True)
     out = Outcome(job.student, aid, isolated=mode == "bwrap", sandbox=mode)
     out.digest = submission_digest(job.folder)
     job.outcome = None

@@ -1,0 +1,155 @@
+"""The safe autograder's parts on their own: building the notebook to grade from a submission (tampering,
+duplicates, deletions, unknown cells, no false alarms), settings, the sandbox choice and its loud fallback,
+and the limits as the kernel sees them."""
+import copy
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import make_fixtures as F
+from attack_support import ROOT, cells, copy_course, needs_sandbox
+from tito import autograde_safe as safe
+from tito import grading, sandbox
+from tito.cli import app
+from tito.course import CourseError
+
+
+@pytest.fixture(scope="module")
+def exp(generated_course):
+    return safe.Expected.load(grading.open_course(ROOT, str(generated_course)), F.AID)
+
+
+def _good(exp):
+    return F.solved(exp.source, exp.release, "me")
+
+
+def _gids(nb):
+    return [(c["metadata"].get("nbgrader") or {}).get("grade_id") for c in nb["cells"]]
+
+
+def test_untouched_release_and_good_notebook_raise_no_alarm(exp):
+    for nb in (exp.release, _good(exp)):
+        p = safe.prepare(copy.deepcopy(nb), exp)
+        assert not p.tampering and not p.notes
+        assert [g for g in _gids(p.notebook) if g] == exp.order()
+    p = safe.prepare(copy.deepcopy(exp.release), exp)
+    by = cells(p.notebook)
+    # locked test cells are the instructor's, hidden tests included; graded indices point at them
+    assert "BEGIN HIDDEN" in by["01-tensor-broadcasting"]["source"]
+    assert sorted(_gids(p.notebook)[i] for i in p.graded) == sorted(F.points(exp.source))
+
+
+def test_edited_deleted_and_regraded_locked_cells_are_tampering(exp):
+    nb = _good(exp)
+    F.cell(nb, "01-tensor-matmul-2d")["source"] = "pass"
+    nb["cells"] = [c for c in nb["cells"] if (c["metadata"].get("nbgrader") or {}).get("grade_id") != "01-tensor-indexing"]
+    F.cell(nb, "01-tensor-item-numpy")["metadata"]["nbgrader"]["points"] = 100
+    p = safe.prepare(nb, exp)
+    assert len(p.tampering) == 3, p.tampering
+    assert any("01-tensor-matmul-2d was edited" in t for t in p.tampering)
+    assert any("01-tensor-indexing was deleted" in t for t in p.tampering)
+    assert any("01-tensor-item-numpy: its grading metadata was changed" in t for t in p.tampering)
+    gids = _gids(p.notebook)
+    assert gids.index("01-tensor-indexing") == gids.index("01-tensor-reshape-transpose") + 1   # put back in place
+    assert F.cell(p.notebook, "01-tensor-item-numpy")["metadata"]["nbgrader"]["points"] == 1
+    assert "pass" != F.cell(p.notebook, "01-tensor-matmul-2d")["source"]
+
+
+def test_duplicates_unknown_cells_type_changes_and_deleted_answers_are_notes(exp):
+    nb = _good(exp)
+    i = _gids(nb).index("01-tensor-creation")
+    nb["cells"].insert(i + 1, copy.deepcopy(nb["cells"][i]))           # a duplicated answer cell
+    nb["cells"].append({"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "zz-extra", "grade": True, "points": 9}},
+                        "source": "x = 1", "outputs": [], "execution_count": None})
+    F.cell(nb, "01-tensor-class")["cell_type"] = "markdown"           # the M key pressed by accident
+    nb["cells"] = [c for c in nb["cells"] if (c["metadata"].get("nbgrader") or {}).get("grade_id") != "01-tensor-reflect-memory"]
+    p = safe.prepare(nb, exp)
+    assert not p.tampering, p.tampering
+    assert len(p.notes) == 4, p.notes
+    gids = _gids(p.notebook)
+    assert gids.count("01-tensor-creation") == 1 and "zz-extra" not in gids and "01-tensor-reflect-memory" in gids
+    assert F.cell(p.notebook, "01-tensor-class")["cell_type"] == "code"
+
+
+def test_broken_files_are_rejected_with_the_reason(tmp_path):
+    cases = {"empty.ipynb": ("", "empty"), "bad.ipynb": ("{ nope", "not valid JSON"),
+             "list.ipynb": ("[1, 2]", "not a notebook"), "latin.ipynb": (b"\xff\xfe{", "UTF-8")}
+    for name, (data, why) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data if isinstance(data, bytes) else data.encode())
+        with pytest.raises(safe.Rejected) as err:
+            safe.load_notebook(p)
+        assert err.value.reason == "invalid notebook" and why in str(err.value)
+    d = tmp_path / "student"
+    d.mkdir()
+    with pytest.raises(safe.Rejected, match="no notebook"):
+        safe.find_notebook(d, F.AID)
+    (d / "a.ipynb").write_text("{}")
+    assert safe.find_notebook(d, F.AID)[1] and "a.ipynb" in safe.find_notebook(d, F.AID)[1]
+    (d / "b.ipynb").write_text("{}")
+    with pytest.raises(safe.Rejected, match="2 notebooks"):
+        safe.find_notebook(d, F.AID)
+    (d / f"{F.AID}.ipynb").write_text("{}")
+    assert safe.find_notebook(d, F.AID) == (d / f"{F.AID}.ipynb", None)
+
+
+def test_settings_have_sane_defaults_and_reject_nonsense(tmp_path):
+    s = safe.settings(ROOT)
+    L = s["limits"]
+    assert s["sandbox"] == "auto" and s["jobs"] >= 1 and s["reference_modules"] == "earlier"
+    assert L.cell_timeout > 0 and L.notebook_timeout >= L.cell_timeout and L.memory_mb >= 1024 and L.output_kb > 0
+    (tmp_path / "settings.ini").write_text("[grading]\nmemory_mb = lots\n")
+    with pytest.raises(CourseError, match="memory_mb"):
+        safe.settings(tmp_path)
+
+
+def test_without_bubblewrap_grading_goes_on_with_a_loud_warning(generated_course, tmp_path, monkeypatch):
+    monkeypatch.setitem(sandbox._STATUS, "bwrap", (False, "bubblewrap (`bwrap`) is not installed"))
+    assert sandbox.resolve_mode("auto")[0] == "none" and "NOT ISOLATED" in sandbox.resolve_mode("auto")[1]
+    with pytest.raises(RuntimeError, match="sandbox = bwrap"):
+        sandbox.resolve_mode("bwrap")
+    cdir = copy_course(generated_course, tmp_path / "course")
+    d = cdir / "submitted" / "solo" / F.AID
+    d.mkdir(parents=True)
+    (d / f"{F.AID}.ipynb").write_text(json.dumps(_good(safe.Expected.load(grading.open_course(ROOT, str(cdir)), F.AID))))
+    report = safe.autograde(ROOT, str(cdir), F.AID, limits=F.LIMITS)
+    (o,) = report.outcomes
+    assert o.outcome == safe.GRADED and o.score == sum(F.points(F.load(cdir)[0]).values())
+    assert not o.isolated and "NOT ISOLATED" in o.summary()
+    assert report.warnings and "NOT ISOLATED" in report.warnings[0] and "bubblewrap" in report.warnings[0]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("TITO_ROOT", raising=False)
+    r = CliRunner().invoke(app, ["nbgrader", "report", "01", "--course-dir", str(cdir)])
+    assert r.exit_code == 0 and "WARNING" in r.output and "WITHOUT isolation" in " ".join(r.output.split())
+    rows = safe.report_rows(ROOT, str(cdir), "01")
+    assert rows[0]["isolated"] == "NO"
+
+
+@needs_sandbox
+def test_the_kernel_sees_its_limits_and_nothing_of_the_host(tmp_path):
+    work, conn = tmp_path / "work", tmp_path / "conn"
+    work.mkdir()
+    conn.mkdir()
+    limits = sandbox.Limits(cell_timeout=20, notebook_timeout=60, memory_mb=1024, file_mb=8)
+    probe = ("import os, resource, socket\n"
+             "print(os.getuid(), resource.getrlimit(resource.RLIMIT_AS)[0] >> 20, resource.getrlimit(resource.RLIMIT_FSIZE)[0] >> 20)\n"
+             "print(sorted(os.listdir('/')))\n"
+             "print(os.path.exists(os.path.expanduser('~/../..')), os.getcwd())\n")
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": probe, "outputs": [], "execution_count": None},
+                    {"cell_type": "code", "metadata": {}, "source": "open('/etc/hostname').read()", "outputs": [],
+                     "execution_count": None}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    res = sandbox.execute_notebook(nb, work, conn, limits, mode="bwrap")
+    assert res.outcome == "completed" and res.isolated, res.detail
+    out = "".join(o.get("text", "") for o in nb["cells"][0]["outputs"])
+    uid, mem, fsize = out.splitlines()[0].split()
+    assert (int(uid), int(mem), int(fsize)) == (sandbox.SANDBOX_UID, 1024, 8)
+    top = eval(out.splitlines()[1])  # noqa: S307 — a list printed by the kernel above
+    # only what the grader bound: system folders, the Python install, scratch /tmp (the working copy is in it)
+    allowed = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "proc", "dev", "tmp", "etc"}
+    allowed |= {p.parts[1] for p in sandbox.python_paths()} | {tmp_path.parts[1]}
+    assert set(top) <= allowed, set(top) - allowed
+    assert "home" not in top and "var" not in top
+    assert str(work) in out.splitlines()[2]
+    assert res.cells[1]["status"] == "error" and res.cells[1]["ename"] == "FileNotFoundError"
