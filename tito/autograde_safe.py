@@ -48,6 +48,7 @@ EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
 GRADED, NOT_GRADED, TAMPERING = "graded", "not graded", "tampering detected"
 REASONS = ("crash", "timeout", "invalid notebook", "missing notebook", "grading error")
 HIDDEN_MARK = "[tito: line of a hidden test removed]"
+MAX_NOTEBOOK_MB = 100
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
@@ -89,6 +90,9 @@ def find_notebook(folder, aid):
     "(path, note) of the submitted notebook in a student's folder; raises Rejected when there is none to grade."
     folder = Path(folder)
     nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+    links = [p.name for p in nbs if p.is_symlink()]
+    if links:   # it could point at anything the grader can read: a classmate's notebook, the gradebook
+        raise Rejected("invalid notebook", f"{links[0]} is a symbolic link, not a notebook file")
     names = {p.name: p for p in nbs}
     for name in (f"{aid}.ipynb", f"{aid[3:]}_dev.ipynb"):
         if name in names:
@@ -105,6 +109,10 @@ def find_notebook(folder, aid):
 
 def load_notebook(path):
     "The notebook at `path` as a plain dict (nbformat 4); raises Rejected('invalid notebook') with the cause."
+    size = Path(path).stat().st_size
+    if size > MAX_NOTEBOOK_MB * 1024 * 1024:
+        raise Rejected("invalid notebook", f"{Path(path).name} is {size / 2**20:.0f} MB, more than the "
+                       f"{MAX_NOTEBOOK_MB} MB a notebook may be (outputs left in it?)")
     data = Path(path).read_bytes()
     if not data.strip():
         raise Rejected("invalid notebook", f"{Path(path).name} is empty ({len(data)} bytes)")
@@ -709,10 +717,12 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
         d.mkdir(parents=True)
     # the working copy: the student's own files (never the instructor's notebooks)
     for p in job.folder.iterdir():
-        if p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt":
+        if p.is_symlink():            # never follow a student's link out of their folder
+            job.prepared.notes.append(f"{p.name} is a symbolic link: not copied into the working copy")
+        elif p.is_file() and p.suffix != ".ipynb" and p.name != "timestamp.txt":
             shutil.copy2(p, work / p.name)
         elif p.is_dir():
-            shutil.copytree(p, work / p.name)
+            shutil.copytree(p, work / p.name, symlinks=True)
     src_dir = c.dir / "source" / aid
     for p in src_dir.rglob("*"):      # supporting files of the assignment (data, helpers), as nbgrader does
         if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
@@ -787,7 +797,10 @@ def _finish(job, c, aid, exp, limits, report, progress):
     if stamp.is_file():
         timestamp = stamp.read_text().strip() or None
     try:
-        out.score, out.max_score = record(c, aid, job.student, scores, timestamp, unchanged)
+        if out.reason == "grading error":   # the grader's failure, not the student's: keep the gradebook as it was
+            out.detail += " (the gradebook was not changed; run again once fixed)"
+        else:
+            out.score, out.max_score = record(c, aid, job.student, scores, timestamp, unchanged)
     except CourseError:
         raise
     except Exception as err:  # noqa: BLE001 — report it for this student; the batch goes on

@@ -92,6 +92,12 @@ def test_broken_files_are_rejected_with_the_reason(tmp_path):
         safe.find_notebook(d, F.AID)
     (d / f"{F.AID}.ipynb").write_text("{}")
     assert safe.find_notebook(d, F.AID) == (d / f"{F.AID}.ipynb", None)
+    # a link could point at a classmate's notebook or the gradebook: never followed
+    link = tmp_path / "linked"
+    link.mkdir()
+    (link / f"{F.AID}.ipynb").symlink_to(d / f"{F.AID}.ipynb")
+    with pytest.raises(safe.Rejected, match="symbolic link"):
+        safe.find_notebook(link, F.AID)
 
 
 def test_settings_have_sane_defaults_and_reject_nonsense(tmp_path):
