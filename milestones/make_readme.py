@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-ORDER = ["mlp-mnist", "lenet5-mnist", "mlp-cifar10", "lenet5-cifar10"]
+ORDER = ["mlp-mnist", "lenet5-mnist", "mlp-cifar10", "lenet5-cifar10", "tinygpt", "tinygpt-stretch"]
 
 
 def load_results(folder=HERE / "results"):
@@ -44,13 +44,42 @@ def table(runs):
     return "\n".join(lines)
 
 
+def lm_table(runs):
+    "The language-model runs (metric val_loss, lower is better: TinyGPT) as a table, with the first sample of each."
+    lines = ["| milestone | validation loss (nats/char) | target | reached | wall time | budget | steps | tokens/s "
+             "| seed | BLAS threads | load avg (start/end) | date | command |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        load = r.get("load_average", {})
+        lines.append(
+            f"| {r['name']} | {r['value']:.4f} | ≤ {r['target']:.2f} | {'yes' if r['reached'] else '**no**'} "
+            f"| {r['wall_seconds'] / 60:.1f} min | {r['budget_seconds'] / 60:.0f} min | {r['steps']} "
+            f"| {r['tokens_per_second']:.0f} | {r['seed']} | {r['threads']} | {load.get('start', '?')}/{load.get('end', '?')} "
+            f"| {r['date'][:10]} | `{r['command']}` |")
+    for r in runs:
+        s = r["samples"][0]
+        lines += ["", f"Sample from `{r['name']}` ({s['kind']}, prompt `{s['prompt']}`, seed {r['seed']}; more in "
+                  f"`results/{r['name']}_samples.txt`, loss curve `results/{r['name']}_loss.png`):", "", "```",
+                  s["text"], "```"]
+    return "\n".join(lines)
+
+
+def results_block(runs):
+    "The vision table and, when there are any, the language-model runs."
+    lm = [r for r in runs if r.get("metric") == "val_loss"]
+    vision = [r for r in runs if r.get("metric") != "val_loss"]
+    if not lm:
+        return table(vision)
+    return (table(vision) + "\n\n" if vision else "") + lm_table(lm)
+
+
 def render(text, runs):
     "`text` with the block between the markers replaced by the table of `runs`."
     if START not in text or END not in text:
         raise SystemExit(f"{README} lacks the {START} / {END} markers")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table(runs)}\n{END}{tail}"
+    return f"{head}{START}\n{results_block(runs)}\n{END}{tail}"
 
 
 def main(argv=None):

@@ -19,6 +19,8 @@ from .book_cli import book_app  # noqa: E402  (`tito book build`)
 app.add_typer(book_app, name="book")
 from .milestones import milestone_app  # noqa: E402  (`tito milestone list|run`)
 app.add_typer(milestone_app, name="milestone")
+from .generate import generate_command  # noqa: E402  (`tito generate --checkpoint PATH --prompt TEXT`)
+app.command("generate")(generate_command)
 console = Console()
 
 

@@ -6,7 +6,6 @@ __all__ = ['RESIDUAL_OUTPUTS', 'init_gpt_weights', 'cache_length', 'TinyGPT', 'L
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-imports
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -280,17 +279,17 @@ def _evaluate_full(self, batch_size=64):
     return total / count
 
 
-def _progress(self, start_step, steps, started, tokens_seen):
-    "One progress line: a bar, the step, recent train loss, the last validation loss, lr, speed and time left."
-    done = self.step - start_step
-    elapsed = time.perf_counter() - started
+def _progress(self, start_step, started, tokens_seen):
+    "One progress line: a bar over total_steps, recent train loss, the last validation loss, lr, speed, time left."
+    done, elapsed = self.step - start_step, time.perf_counter() - started
     width = 20
-    filled = round(width * done / max(steps, 1))
+    filled = min(width, round(width * self.step / max(self.total_steps, 1)))
     recent = np.mean(self.history["train_loss"][-self.log_every:])
     val = f" | val {self.history['val_loss'][-1]:.4f}" if self.history["val_loss"] else ""
-    left = elapsed / max(done, 1) * (steps - done)
+    left = elapsed / max(done, 1) * max(self.total_steps - self.step, 0)
     return (f"[{'#' * filled}{'-' * (width - filled)}] step {self.step}/{self.total_steps} | loss {recent:.4f}{val} | "
-            f"lr {self.lr:.2e} | {tokens_seen / max(elapsed, 1e-9):,.0f} tok/s | {elapsed:.0f}s, ~{left:.0f}s left")
+            f"lr {self.lr:.2e} | {tokens_seen / max(elapsed, 1e-9):,.0f} tok/s | "
+            f"{self.seconds + elapsed:.0f}s, ~{left:.0f}s left")
 
 
 def _fit(self, steps=None, time_budget=None):
@@ -309,10 +308,11 @@ def _fit(self, steps=None, time_budget=None):
             if self.checkpoint:
                 self.save(self.checkpoint)
         if self.log and (self.step % self.log_every == 0 or last):
-            self.log(_progress(self, start_step, steps, started, tokens))
+            self.log(_progress(self, start_step, started, tokens))
         if out_of_time and self.step < stop:
-            self.log and self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
-                                  f"(the schedule was planned for {self.total_steps} steps)")
+            if self.log:
+                self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
+                         f"(the schedule was planned for {self.total_steps} steps)")
             break
     self.seconds += time.perf_counter() - started
     return self.history

@@ -49,7 +49,6 @@
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-imports", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -597,17 +596,17 @@ def _evaluate_full(self, batch_size=64):
     return total / count
 
 
-def _progress(self, start_step, steps, started, tokens_seen):
-    "One progress line: a bar, the step, recent train loss, the last validation loss, lr, speed and time left."
-    done = self.step - start_step
-    elapsed = time.perf_counter() - started
+def _progress(self, start_step, started, tokens_seen):
+    "One progress line: a bar over total_steps, recent train loss, the last validation loss, lr, speed, time left."
+    done, elapsed = self.step - start_step, time.perf_counter() - started
     width = 20
-    filled = round(width * done / max(steps, 1))
+    filled = min(width, round(width * self.step / max(self.total_steps, 1)))
     recent = np.mean(self.history["train_loss"][-self.log_every:])
     val = f" | val {self.history['val_loss'][-1]:.4f}" if self.history["val_loss"] else ""
-    left = elapsed / max(done, 1) * (steps - done)
+    left = elapsed / max(done, 1) * max(self.total_steps - self.step, 0)
     return (f"[{'#' * filled}{'-' * (width - filled)}] step {self.step}/{self.total_steps} | loss {recent:.4f}{val} | "
-            f"lr {self.lr:.2e} | {tokens_seen / max(elapsed, 1e-9):,.0f} tok/s | {elapsed:.0f}s, ~{left:.0f}s left")
+            f"lr {self.lr:.2e} | {tokens_seen / max(elapsed, 1e-9):,.0f} tok/s | "
+            f"{self.seconds + elapsed:.0f}s, ~{left:.0f}s left")
 
 
 def _fit(self, steps=None, time_budget=None):
@@ -626,10 +625,11 @@ def _fit(self, steps=None, time_budget=None):
             if self.checkpoint:
                 self.save(self.checkpoint)
         if self.log and (self.step % self.log_every == 0 or last):
-            self.log(_progress(self, start_step, steps, started, tokens))
+            self.log(_progress(self, start_step, started, tokens))
         if out_of_time and self.step < stop:
-            self.log and self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
-                                  f"(the schedule was planned for {self.total_steps} steps)")
+            if self.log:
+                self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
+                         f"(the schedule was planned for {self.total_steps} steps)")
             break
     self.seconds += time.perf_counter() - started
     return self.history
@@ -830,7 +830,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # corpus instead (and says so).
 #
 # **Which model fits in 15 minutes?** On a CPU, time is the budget, not data. The seed
-# configuration (`d_model=256`, 4 layers, context 128, batch 32) costs about 6 · 3.2 M parameters
+# configuration (`d_model=256`, 4 layers, context 128, batch 32) costs about 6 · 3.3 M parameters
 # · 4096 tokens ≈ 80 GFLOP per step (the "6N FLOPs per token" rule: 2N forward, 4N backward),
 # plus attention — about a second per step here, 900 steps in 15 minutes: too few. A model with
 # `d_model=128` and context 64 does a step in a fraction of that, sees several times more text in
@@ -854,7 +854,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # help a small model trained on little data?
 #
 # === BEGIN MARK SCHEME ===
-# Saves V·D = 65·256 = 16,640 parameters, about 0.5% of ~3.2 M: negligible here. For GPT-2,
+# Saves V·D = 65·256 = 16,640 parameters, about 0.5% of ~3.3 M: negligible here. For GPT-2,
 # 50,257·768 ≈ 38.6 M, about 30% of the model. Tying shares statistics between input and output
 # use of each token (every occurrence as input or target updates the same vector), acting as a
 # regulariser; rare tokens get better vectors.
