@@ -565,15 +565,6 @@ def _cleanup_stale(tmp_root):
             continue
 
 
-def _die_with_parent():
-    "preexec_fn: the runner dies when the grading process dies (Linux), so a killed run leaves no kernels."
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def autograde(root, override=None, assignment=None, students=None, force=False, jobs=None, cell_timeout=None,
               notebook_timeout=None, sandbox_mode=None, progress=None, limits=None):
     """Grade every collected submission of `assignment` (NN or NN_name); returns a BatchReport.
@@ -739,7 +730,7 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
     log = open(job.base / "runner.log", "wb")
     job.proc = subprocess.Popen([sys.executable, "-m", "tito.sandbox", str(job_file)], cwd=job.base,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                start_new_session=True, preexec_fn=sandbox.die_with_parent)
     log.close()
     job.started = time.monotonic()
     job.outcome = None

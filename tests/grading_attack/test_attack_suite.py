@@ -72,6 +72,8 @@ def test_at_least_twenty_kinds_in_one_batch(batch):
     assert report.exit_code == safe.EXIT_SOME   # crashes, timeouts, invalid and missing notebooks are not graded
     if SANDBOXED:
         assert not report.warnings and all(o.isolated for o in report.outcomes)
+    else:   # graded all the same, but never silently
+        assert "NOT ISOLATED" in report.warnings[0] and not any(o.isolated for o in report.outcomes if not o.skipped)
 
 
 def test_every_submission_gets_its_expected_outcome_reason_and_score(batch):
