@@ -27,16 +27,17 @@ def autograde(modules: Optional[List[str]] = typer.Argument(None, help="assignme
               course_dir: Optional[str] = CourseDir,
               student: Optional[List[str]] = typer.Option(None, "--student", help="only these students (repeatable)"),
               force: bool = typer.Option(False, "--force", help="regrade submissions graded before"),
-              jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="submissions graded at once (default: settings.ini [grading] jobs)"),
-              timeout: Optional[int] = typer.Option(None, "--timeout", help="seconds per cell (default: settings.ini [grading] cell_timeout)"),
-              notebook_timeout: Optional[int] = typer.Option(None, "--notebook-timeout", help="seconds per notebook (default: settings.ini [grading] notebook_timeout)")):
+              jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="submissions graded at once (default: jobs in settings.ini, section grading)"),
+              timeout: Optional[int] = typer.Option(None, "--timeout", help="seconds per cell (default: cell_timeout in settings.ini)"),
+              notebook_timeout: Optional[int] = typer.Option(None, "--notebook-timeout", help="seconds per notebook (default: notebook_timeout in settings.ini)")):
     """Grade every collected submission, each in its own sandboxed kernel and working copy, `--jobs` at a time.
 
     Every submission ends graded, tampering detected, or not graded (crash, timeout, invalid notebook, missing
     notebook) with the score of what ran; a killed run is completed by running the command again.
     Exit code: 0 every submission has a grade (tampering is flagged, still graded); 1 the batch completed but
     some submissions are not graded (see `tito nbgrader report`); 2 usage or setup error; 3 the grading
-    environment is broken (a kernel could not start, tinytorch did not import)."""
+    environment is broken (a kernel could not start, tinytorch did not import); 4 the batch itself stopped
+    (run the command again: graded submissions are kept)."""
     root = _root()
     problem = grading.reference_package_problem(root)
     if problem:
@@ -51,8 +52,15 @@ def autograde(modules: Optional[List[str]] = typer.Argument(None, help="assignme
 
     for aid in aids:
         console.print(f"[bold]{aid}[/bold]: grading ...")
-        report = _run(safe.autograde, root, course_dir, aid, students=student, force=force, jobs=jobs,
-                      cell_timeout=timeout, notebook_timeout=notebook_timeout, progress=progress)
+        try:
+            report = _run(safe.autograde, root, course_dir, aid, students=student, force=force, jobs=jobs,
+                          cell_timeout=timeout, notebook_timeout=notebook_timeout, progress=progress)
+        except (typer.Exit, KeyboardInterrupt):
+            raise
+        except Exception as err:  # noqa: BLE001 — a failure of the grader itself: say so, with its own exit code
+            console.print(f"[red]the batch stopped: {type(err).__name__}: {err}[/red]\nthe submissions graded so far "
+                          "are kept; run the same command again to grade the rest")
+            raise typer.Exit(safe.EXIT_STOPPED)
         _banner(report.warnings)
         table = Table(title=f"tito nbgrader autograde {aid} ({len(report.outcomes)} submissions, {report.jobs} at a time, "
                             f"{report.seconds:.0f} s)")

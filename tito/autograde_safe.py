@@ -44,7 +44,7 @@ from .course import CourseError
 
 STATE_NAME = ".tito-autograde.json"
 STATE_VERSION = 1
-EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_STOPPED = 0, 1, 2, 3, 4
 GRADED, NOT_GRADED, TAMPERING = "graded", "not graded", "tampering detected"
 REASONS = ("crash", "timeout", "invalid notebook", "missing notebook", "grading error")
 HIDDEN_MARK = "[tito: line of a hidden test removed]"
