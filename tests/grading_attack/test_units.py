@@ -159,3 +159,28 @@ def test_the_kernel_sees_its_limits_and_nothing_of_the_host(tmp_path):
     assert "home" not in top and "var" not in top
     assert str(work) in out.splitlines()[2]
     assert res.cells[1]["status"] == "error" and res.cells[1]["ename"] == "FileNotFoundError"
+
+
+def test_cli_autograde_exit_codes(generated_course, tmp_path, monkeypatch):
+    cdir = copy_course(generated_course, tmp_path / "course")
+    exp = safe.Expected.load(grading.open_course(ROOT, str(cdir)), F.AID)
+    for student, text in (("ok", json.dumps(_good(exp))), ("bad", "{ not json")):
+        d = cdir / "submitted" / student / F.AID
+        d.mkdir(parents=True)
+        (d / f"{F.AID}.ipynb").write_text(text)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("TITO_ROOT", raising=False)
+    args = ["nbgrader", "autograde", "01", "--course-dir", str(cdir), "--jobs", "2", "--timeout", "20"]
+    r = CliRunner().invoke(app, args)
+    out = " ".join(r.output.split())
+    assert r.exit_code == safe.EXIT_SOME, r.output   # the batch completed; one submission has no grade
+    assert "not graded (invalid notebook)" in out and "2 at a time" in out and "report:" in out
+    assert (cdir / "reports" / f"{F.AID}.csv").is_file()
+    r = CliRunner().invoke(app, args + ["--student", "ok"])
+    assert r.exit_code == safe.EXIT_OK and "skipped" in r.output, r.output
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(safe, "autograde", broken)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == safe.EXIT_STOPPED and "the batch stopped" in r.output, r.output
