@@ -75,6 +75,7 @@ class Recipe:
     nesterov: bool = True
     weight_decay: float = 5e-4
     warmup_epochs: float = 1.0
+    label_smoothing: float = 0.0
     crop_padding: int = 0          # random crop after zero padding by this much (0: no crop)
     flip: bool = False             # random horizontal flips
     flatten: bool = False          # feed (N, C*H*W) vectors (an MLP)
@@ -93,11 +94,15 @@ def parse_args(recipe, argv=None):
                       help="a small run (a few hundred images, seconds) that checks the pipeline learns; not the milestone")
     mode.add_argument("--full", action="store_true",
                       help=f"the full run, and record it in milestones/results/{recipe.name}.json")
+    mode.add_argument("--no-test", action="store_true",
+                      help="tuning: report validation accuracy only and never touch the test set")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation, the split, shuffling, augmentation")
     p.add_argument("--threads", type=int, default=THREADS, help="BLAS threads (default 1)")
     p.add_argument("--epochs", type=int, default=None, help=f"override the number of epochs ({recipe.epochs})")
     p.add_argument("--budget", type=float, default=None, help="seconds after which no new epoch starts "
                    f"(default {recipe.budget_seconds:.0f})")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a recipe field, e.g. --set lr=0.1 (for tuning on the validation split)")
     p.add_argument("--summary", type=Path, default=None, help="also write the run's summary (losses, accuracies) "
                    "as JSON to this path")
     return p.parse_args(argv)
@@ -182,7 +187,7 @@ def train(recipe, model, train_x, train_y, val_x, val_y, epochs, seed, log=print
         losses, correct = [], 0
         for xb, yb in loader:
             logits = model(xb)
-            loss = cross_entropy(logits, yb)
+            loss = cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -220,8 +225,22 @@ def blas_info():
         return {"name": "unknown", "version": None}
 
 
+def override(recipe, settings):
+    "A copy of `recipe` with FIELD=VALUE settings applied (values parsed as Python literals)."
+    import ast
+    import dataclasses
+    changes = {}
+    for item in settings:
+        key, _, value = item.partition("=")
+        if key not in {f.name for f in dataclasses.fields(recipe)} or key in ("name", "model", "target"):
+            raise SystemExit(f"--set {item}: not a recipe field one can change")
+        changes[key] = ast.literal_eval(value)
+    return dataclasses.replace(recipe, **changes)
+
+
 def run(recipe, args, log=print):
     "Train and evaluate as `args` say; returns the summary dict."
+    recipe = override(recipe, args.set)
     quick = args.quick
     epochs = args.epochs or (recipe.quick_epochs if quick else recipe.epochs)
     wall_start = time.perf_counter()
@@ -240,6 +259,10 @@ def run(recipe, args, log=print):
     model = recipe.model(args.seed)
     budget = args.budget if args.budget is not None else recipe.budget_seconds
     result = train(recipe, model, xtr, ytr, xval, yval, epochs, args.seed, log, deadline=wall_start + budget)
+    if args.no_test:
+        log(f"\n{recipe.name}: best validation accuracy {result['best']['val_accuracy']:.2%} at epoch "
+            f"{result['best']['epoch']} (--no-test: the test set was not used)")
+        return None
     test_in = preprocess(recipe, np.asarray(result["mean"]), np.asarray(result["std"]))(xte)
     test_acc = accuracy(model, test_in, yte)  # the one look at the test set, with the model chosen on validation
     wall = time.perf_counter() - wall_start
@@ -276,6 +299,8 @@ def main(recipe, argv=None):
     except DataError as err:
         print(f"error: {err}\n(the data folder is {data_dir()}; set TINYTORCH_DATA to use another)", file=sys.stderr)
         return 2
+    if summary is None:  # --no-test
+        return 0
     if args.summary:
         args.summary.write_text(json.dumps(summary, indent=1))
     if args.full:

@@ -69,7 +69,9 @@ def test_validation_split_is_disjoint_and_from_the_training_set():
 
 def test_tito_table_agrees_with_the_scripts():
     from tito.milestones import MILESTONES as TABLE
-    for m in TABLE:
+    vision = [m for m in TABLE if getattr(m, "metric", "test_accuracy") == "test_accuracy"]
+    assert [m.script[:-3] for m in vision] == SCRIPTS
+    for m in vision:
         recipe = load_script(m.script[:-3]).RECIPE
         assert (recipe.name, recipe.target) == (m.name, m.target)
 
