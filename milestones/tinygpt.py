@@ -5,7 +5,8 @@
 Trains `TinyGPT` (module 16) on the first 90% of tiny-shakespeare and reports the loss in nats per
 character on *every* character of the last 10% (target <= 1.70 within 15 minutes on a 2-core CPU;
 `--config stretch`: <= 1.55 within 30 minutes). Prints train/validation loss as it goes, writes a
-checkpoint (milestones/runs/tinygpt/last.ckpt, for `tito generate`) and prints samples. `--full` also
+checkpoint (milestones/runs/tinygpt/last.ckpt, stretch.ckpt or quick.ckpt, for `tito generate`) and
+prints samples. `--full` also
 records the run in milestones/results/tinygpt.json with the samples and the loss curve.
 
 The learning-rate schedule is planned in steps: after a few steps the script measures its speed and
@@ -46,7 +47,7 @@ CONFIGS = {
     "default": dict(d_model=128, n_layers=4, n_heads=4, d_ff=512, context=64, batch_size=64, lr=2e-3,
                     min_lr=2e-4, warmup_steps=100, weight_decay=0.1, dropout=0.0, grad_clip=1.0,
                     eval_every=250, eval_batches=8, budget=15 * 60, target=1.70),
-    "stretch": dict(d_model=192, n_layers=4, n_heads=4, d_ff=768, context=128, batch_size=32, lr=2e-3,
+    "stretch": dict(d_model=192, n_layers=4, n_heads=4, d_ff=768, context=64, batch_size=64, lr=2e-3,
                     min_lr=2e-4, warmup_steps=100, weight_decay=0.1, dropout=0.0, grad_clip=1.0,
                     eval_every=250, eval_batches=8, budget=30 * 60, target=1.55),
     "quick": dict(d_model=64, n_layers=2, n_heads=4, d_ff=256, context=64, batch_size=32, lr=3e-3,
@@ -73,7 +74,8 @@ def parse_args(argv=None):
     p.add_argument("--fallback", action="store_true",
                    help="without tiny-shakespeare, train on the embedded pydoc corpus (said in the output)")
     p.add_argument("--data", type=Path, default=None, help="a text file to train on instead (not the milestone)")
-    p.add_argument("--resume", action="store_true", help="continue from milestones/runs/tinygpt/last.ckpt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from this configuration's checkpoint in milestones/runs/tinygpt/")
     p.add_argument("--prompt", default="ROMEO:", help="prompt of the printed samples")
     return p.parse_args(argv)
 
@@ -122,11 +124,12 @@ def train(trainer, cfg, args, budget, run_start, log):
                     (time.perf_counter() - run_start))
         return
     if trainer.step == 0:
-        trainer.eval_every, every = 0, trainer.eval_every      # no evaluation while calibrating
+        trainer.eval_every, every = 0, trainer.eval_every      # no evaluation and no progress line while calibrating
+        trainer.log, log_fn = None, trainer.log
         t0 = time.perf_counter()
         trainer.fit(steps=CALIBRATION_STEPS)
         per_step = (time.perf_counter() - t0) / CALIBRATION_STEPS
-        trainer.eval_every = every
+        trainer.eval_every, trainer.log = every, log_fn
     else:
         t0 = time.perf_counter()
         trainer.fit(steps=5)
@@ -191,7 +194,7 @@ def run(args, log=print):
         f"seed {args.seed}, {common.THREADS} BLAS thread(s), budget {budget / 60:.1f} min"
         + ("  [--quick: not the milestone]" if args.quick else ""))
     RUNS.mkdir(parents=True, exist_ok=True)
-    ckpt = RUNS / ("quick.ckpt" if args.quick else "last.ckpt")
+    ckpt = RUNS / {"quick": "quick.ckpt", "default": "last.ckpt", "stretch": "stretch.ckpt"}[name]
     trainer = LanguageModelTrainer(model, ids, context=cfg["context"], batch_size=cfg["batch_size"], lr=cfg["lr"],
                                    min_lr=cfg["min_lr"], warmup_steps=cfg["warmup_steps"],
                                    total_steps=args.steps or 10 ** 6, weight_decay=cfg["weight_decay"],

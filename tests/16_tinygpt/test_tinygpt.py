@@ -117,11 +117,39 @@ def test_loss_of_a_model_equals_its_logits_scored_by_hand():
     np.testing.assert_allclose(float(LanguageModelLoss()(model(tok), tok).data), want, rtol=1e-5)
 
 
+def test_loss_with_the_next_token_scores_every_position():
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((2, 5, 7))
+    window = rng.integers(0, 7, (2, 6))
+    zt = Tensor(z, dtype=np.float64, requires_grad=True)
+    loss = LanguageModelLoss()(zt, window)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    np.testing.assert_allclose(float(loss.data), -np.mean(np.take_along_axis(logp, window[:, 1:, None], -1)), rtol=1e-12)
+    loss.backward()
+    assert np.all(np.abs(zt.grad.data).sum(-1) > 0), "every position gets a gradient"
+
+
+def test_every_position_is_trained_so_generation_past_the_window_works():
+    "A period-7 sequence: after training, greedy generation far past max_len continues the pattern."
+    pattern = np.arange(7)
+    stream = np.tile(pattern, 300)
+    model = TinyGPT(7, d_model=32, n_layers=1, n_heads=2, d_ff=64, max_len=12, dropout=0.0, seed=0)
+    tr = LanguageModelTrainer(model, stream, context=12, batch_size=16, lr=1e-2, warmup_steps=10, total_steps=120,
+                              eval_every=0, log=None)
+    tr.fit()
+    g = tr.model.pos_emb.weight.grad.data
+    assert np.abs(g).sum(axis=1).min() > 0, "every position, the last included, gets a gradient"
+    out = generate(model, np.array([3, 4, 5]), 40, temperature=0)          # 43 tokens, window 12
+    np.testing.assert_array_equal(out, (np.arange(43) + 3) % 7)
+
+
 def test_loss_rejects_mismatched_tokens():
     with pytest.raises(ValueError):
         LanguageModelLoss()(Tensor(np.zeros((2, 5, 3))), np.zeros((2, 4), dtype=np.int64))
     with pytest.raises(ValueError):
         LanguageModelLoss()(Tensor(np.zeros((2, 1, 3))), np.zeros((2, 1), dtype=np.int64))
+    with pytest.raises(ValueError):
+        LanguageModelLoss()(Tensor(np.zeros((2, 5, 3))), np.zeros((2, 7), dtype=np.int64))
 
 
 # ---------------------------------------------------------------- sampling and generation
@@ -188,17 +216,39 @@ CORPUS = embedded_corpus()
 
 
 def test_split_is_positional_and_batches_are_windows():
-    stream = np.arange(2000) % 97
-    tr = LanguageModelTrainer(small(vocab=97, max_len=20), stream, context=20, batch_size=5, log=None,
+    stream = np.arange(2000)
+    tr = LanguageModelTrainer(small(max_len=20), stream, context=20, batch_size=5, log=None,
                               total_steps=5, warmup_steps=1)
     np.testing.assert_array_equal(tr.train_ids, stream[:1800])
     np.testing.assert_array_equal(tr.val_ids, stream[1800:])
     b = tr.get_batch()
-    assert b.shape == (5, 20) and np.all(np.diff(b, axis=1) % 97 == 1)
+    assert b.shape == (5, 21) and np.all(np.diff(b, axis=1) == 1), "windows of context + 1 consecutive tokens"
+    last = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(200)])
+    assert last.max() <= 1799 and last.max() >= 1750, "windows reach the end of the training part, never beyond"
+    v = tr.get_batch("val", np.random.default_rng(0))
+    assert v.min() >= 1800 and v.shape == (5, 21)
+    LanguageModelTrainer(small(max_len=20), stream[:210], context=20)        # 21 validation tokens: just enough
+    with pytest.raises(ValueError):
+        LanguageModelTrainer(small(max_len=20), stream[:200], context=20)    # 20 validation tokens
     with pytest.raises(ValueError):
         LanguageModelTrainer(small(max_len=8), stream, context=16)
-    with pytest.raises(ValueError):
-        LanguageModelTrainer(small(vocab=97, max_len=20), stream[:100], context=20)
+
+
+def test_full_validation_scores_every_validation_token_after_the_first_exactly_once():
+    stream = np.arange(1000)
+    model = small(vocab=1000, max_len=16)
+    tr = LanguageModelTrainer(model, stream, context=16, batch_size=4, log=None)
+    seen = []
+    real = tr.loss_fn
+
+    def recording(logits, tokens):
+        assert tokens.shape[1] == logits.shape[1] + 1, "each window is scored with its next token"
+        seen.extend(np.asarray(tokens)[:, 1:].ravel().tolist())
+        return real(logits, tokens)
+    tr.loss_fn = recording
+    value = tr.evaluate_full(batch_size=3)
+    assert sorted(seen) == list(range(901, 1000)), "targets: the validation tokens after the first, once each"
+    assert np.isfinite(value)
 
 
 def test_weight_decay_only_on_matrices_and_one_schedule():

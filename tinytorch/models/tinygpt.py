@@ -83,7 +83,10 @@ class TinyGPT(Module):
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-loss
 class LanguageModelLoss:
-    "Next-token cross-entropy: logits (B, T, V) at position t against tokens[:, t+1]; the last position is ignored."
+    """Next-token cross-entropy for logits (B, T, V): position t is scored against tokens[:, t+1].
+
+    tokens (B, T): the ids the logits were computed from (the last position has no target and is ignored);
+    tokens (B, T+1): those ids plus the next one (every position is scored)."""
     IGNORE = -100
 
     def __call__(self, logits, tokens):
@@ -91,12 +94,16 @@ class LanguageModelLoss:
 
     def forward(self, logits, tokens):
         tokens = np.asarray(getattr(tokens, "data", tokens))
-        if tokens.shape != logits.shape[:-1] or tokens.shape[-1] < 2:
-            raise ValueError(f"LanguageModelLoss: logits {logits.shape} need tokens of shape {logits.shape[:-1]} "
-                             "with at least 2 positions")
+        B, T = logits.shape[:2]
+        if logits.ndim != 3 or tokens.shape not in ((B, T), (B, T + 1)) or tokens.shape[1] < 2:
+            raise ValueError(f"LanguageModelLoss: logits {logits.shape} need tokens of shape ({B}, {T}) or "
+                             f"({B}, {T + 1}) with at least 2 positions, got {tokens.shape}")
         ### BEGIN SOLUTION
-        targets = np.full(tokens.shape, self.IGNORE, dtype=np.int64)
-        targets[:, :-1] = tokens[:, 1:]
+        if tokens.shape[1] == T + 1:
+            targets = tokens[:, 1:]
+        else:
+            targets = np.full(tokens.shape, self.IGNORE, dtype=np.int64)
+            targets[:, :-1] = tokens[:, 1:]
         return cross_entropy(logits, targets, ignore_index=self.IGNORE)
         ### END SOLUTION
 
@@ -182,8 +189,8 @@ class LanguageModelTrainer:
         self.train_ids, self.val_ids = tokens[:n_train], tokens[n_train:]
         if context > model.max_len:
             raise ValueError(f"context {context} is longer than the model's max_len {model.max_len}")
-        if min(len(self.train_ids), len(self.val_ids)) < context:
-            raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context} "
+        if min(len(self.train_ids), len(self.val_ids)) < context + 1:
+            raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context + 1} "
                              f"in both splits ({len(self.train_ids)} train, {len(self.val_ids)} validation)")
         self.model, self.tokenizer, self.loss_fn = model, tokenizer, LanguageModelLoss()
         self.context, self.batch_size, self.total_steps = context, batch_size, total_steps
@@ -208,12 +215,12 @@ class LanguageModelTrainer:
         return self.optimizers[0].lr
 
     def get_batch(self, split="train", rng=None):
-        "`batch_size` random windows of `context` consecutive ids from the 'train' or 'val' part, shape (B, context)."
+        "`batch_size` random windows of `context + 1` consecutive ids from the 'train' or 'val' part: (B, context + 1)."
         data = self.train_ids if split == "train" else self.val_ids
         rng = self.rng if rng is None else rng
         ### BEGIN SOLUTION
-        starts = rng.integers(0, len(data) - self.context + 1, size=self.batch_size)
-        return data[starts[:, None] + np.arange(self.context)]
+        starts = rng.integers(0, len(data) - self.context, size=self.batch_size)
+        return data[starts[:, None] + np.arange(self.context + 1)]
         ### END SOLUTION
 
     def train_step(self):
@@ -221,7 +228,7 @@ class LanguageModelTrainer:
         self.model.train()
         batch = self.get_batch("train")
         ### BEGIN SOLUTION
-        loss = self.loss_fn(self.model(batch), batch)
+        loss = self.loss_fn(self.model(batch[:, :-1]), batch)
         for opt in self.optimizers:
             opt.zero_grad()
         loss.backward()
@@ -250,29 +257,29 @@ def _evaluate(self, batches=None, seed=1234):
             losses = []
             for _ in range(batches or self.eval_batches):
                 b = self.get_batch("val", rng)
-                losses.append(float(self.loss_fn(self.model(b), b).item()))
+                losses.append(float(self.loss_fn(self.model(b[:, :-1]), b).item()))
     finally:
         self.model.train(was_training)
     return float(np.mean(losses))
 
 
 def _evaluate_full(self, batch_size=64):
-    "The loss on every validation token after the first (windows of `context` overlapping by one), in nats/token."
+    "The loss on every validation token after the first (windows of context + 1 overlapping by one), in nats/token."
     T, ids = self.context, self.val_ids
-    starts = np.arange(0, len(ids) - 1, T - 1)
+    starts = np.arange(0, len(ids) - 1, T)          # window s reads ids[s:s+T] and predicts ids[s+1:s+T+1]
     total, count = 0.0, 0
     was_training = self.model.training
     self.model.eval()
     try:
         with no_grad():
-            full = [s for s in starts if s + T <= len(ids)]
+            full = [s for s in starts if s + T + 1 <= len(ids)]
             for i in range(0, len(full), batch_size):
-                b = ids[np.asarray(full[i:i + batch_size])[:, None] + np.arange(T)]
-                total += float(self.loss_fn(self.model(b), b).item()) * b.shape[0] * (T - 1)
-                count += b.shape[0] * (T - 1)
-            tail = ids[starts[-1]:] if starts[-1] + T > len(ids) else None
+                b = ids[np.asarray(full[i:i + batch_size])[:, None] + np.arange(T + 1)]
+                total += float(self.loss_fn(self.model(b[:, :-1]), b).item()) * b.shape[0] * T
+                count += b.shape[0] * T
+            tail = ids[starts[-1]:] if starts[-1] + T + 1 > len(ids) else None
             if tail is not None and len(tail) >= 2:
-                total += float(self.loss_fn(self.model(tail[None]), tail[None]).item()) * (len(tail) - 1)
+                total += float(self.loss_fn(self.model(tail[None, :-1]), tail[None]).item()) * (len(tail) - 1)
                 count += len(tail) - 1
     finally:
         self.model.train(was_training)

@@ -216,6 +216,14 @@ assert m2(np.array([[0, 1, 2, 3, 4]])).shape == (1, 5, 7)
 # full-size scatter), shift the **targets**: `targets[:, :-1] = tokens[:, 1:]` and mark the last
 # column with an `ignore_index` that module 05's `cross_entropy` skips.
 #
+# **Every position must be trained.** If the model only ever reads windows of `max_len` tokens
+# and the last position is always ignored, the logits at position `max_len - 1` are never
+# trained — and that is exactly the position generation uses once the text is longer than the
+# window. So the loss also accepts the window **plus the next token**: tokens of shape
+# `(B, T + 1)` for logits `(B, T, V)`, every position scored against `tokens[:, t + 1]`. The
+# trainer draws windows of `context + 1` tokens, feeds the first `context` to the model and
+# passes the whole window to the loss.
+#
 # The loss is in **nats per token**. A model that knows nothing predicts the uniform
 # distribution: loss `log V` (4.17 for Shakespeare's 65 characters). A model that only knows
 # character frequencies reaches the **unigram entropy** (about 3.3 nats on Shakespeare). Anything
@@ -225,7 +233,10 @@ assert m2(np.array([[0, 1, 2, 3, 4]])).shape == (1, 5, 7)
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class LanguageModelLoss:
-    "Next-token cross-entropy: logits (B, T, V) at position t against tokens[:, t+1]; the last position is ignored."
+    """Next-token cross-entropy for logits (B, T, V): position t is scored against tokens[:, t+1].
+
+    tokens (B, T): the ids the logits were computed from (the last position has no target and is ignored);
+    tokens (B, T+1): those ids plus the next one (every position is scored)."""
     IGNORE = -100
 
     def __call__(self, logits, tokens):
@@ -233,12 +244,16 @@ class LanguageModelLoss:
 
     def forward(self, logits, tokens):
         tokens = np.asarray(getattr(tokens, "data", tokens))
-        if tokens.shape != logits.shape[:-1] or tokens.shape[-1] < 2:
-            raise ValueError(f"LanguageModelLoss: logits {logits.shape} need tokens of shape {logits.shape[:-1]} "
-                             "with at least 2 positions")
+        B, T = logits.shape[:2]
+        if logits.ndim != 3 or tokens.shape not in ((B, T), (B, T + 1)) or tokens.shape[1] < 2:
+            raise ValueError(f"LanguageModelLoss: logits {logits.shape} need tokens of shape ({B}, {T}) or "
+                             f"({B}, {T + 1}) with at least 2 positions, got {tokens.shape}")
         ### BEGIN SOLUTION
-        targets = np.full(tokens.shape, self.IGNORE, dtype=np.int64)
-        targets[:, :-1] = tokens[:, 1:]
+        if tokens.shape[1] == T + 1:
+            targets = tokens[:, 1:]
+        else:
+            targets = np.full(tokens.shape, self.IGNORE, dtype=np.int64)
+            targets[:, :-1] = tokens[:, 1:]
         return cross_entropy(logits, targets, ignore_index=self.IGNORE)
         ### END SOLUTION
 
@@ -255,6 +270,12 @@ np.testing.assert_allclose(float(np.asarray(loss.data)), manual, rtol=1e-10,
 zt = Tensor(z, dtype=np.float64, requires_grad=True)
 LanguageModelLoss()(zt, tok).backward()
 assert np.all(np.asarray(zt.grad.data)[:, -1] == 0), "the last position predicts nothing: zero gradient"
+nxt = rng.integers(0, 7, (2, 1))
+longer = np.concatenate([tok, nxt], axis=1)           # the window plus the next token: every position scored
+loss6 = LanguageModelLoss()(Tensor(z, dtype=np.float64), longer)
+manual6 = -np.mean([logp[b, t, longer[b, t + 1]] for b in range(2) for t in range(5)])
+np.testing.assert_allclose(float(np.asarray(loss6.data)), manual6, rtol=1e-10,
+                           err_msg="with T+1 tokens, all T positions are scored")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-loss-start", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 fresh = TinyGPT(vocab_size=40, d_model=32, n_layers=2, n_heads=4, d_ff=64, max_len=16, dropout=0.0, seed=1)
@@ -463,8 +484,10 @@ np.testing.assert_array_equal(batch_out[1], generate(gm, np.array([3, 4]), 5, te
 #
 # - splits it **by position**: the first 90% trains, the last 10% validates. (A random split of
 #   windows would leak: overlapping windows would put the same text on both sides.)
-# - draws each batch as `batch_size` **random windows** of `context` consecutive tokens from the
-#   training part. Every window trains `context - 1` predictions at once.
+# - draws each batch as `batch_size` **random windows** of `context + 1` consecutive tokens from
+#   the training part. The model reads the first `context`; every one of those positions is scored
+#   against the token after it, so a window trains `context` predictions at once — including the
+#   one at the last position, which generation relies on.
 # - uses **AdamW** with weight decay on the weight matrices only (decaying LayerNorm gains or
 #   biases towards zero has no regularising purpose), two optimisers sharing one schedule;
 # - **warm-up + cosine** learning rate (`CosineWarmupLR`): Adam's second-moment estimates are
@@ -491,8 +514,8 @@ class LanguageModelTrainer:
         self.train_ids, self.val_ids = tokens[:n_train], tokens[n_train:]
         if context > model.max_len:
             raise ValueError(f"context {context} is longer than the model's max_len {model.max_len}")
-        if min(len(self.train_ids), len(self.val_ids)) < context:
-            raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context} "
+        if min(len(self.train_ids), len(self.val_ids)) < context + 1:
+            raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context + 1} "
                              f"in both splits ({len(self.train_ids)} train, {len(self.val_ids)} validation)")
         self.model, self.tokenizer, self.loss_fn = model, tokenizer, LanguageModelLoss()
         self.context, self.batch_size, self.total_steps = context, batch_size, total_steps
@@ -517,12 +540,12 @@ class LanguageModelTrainer:
         return self.optimizers[0].lr
 
     def get_batch(self, split="train", rng=None):
-        "`batch_size` random windows of `context` consecutive ids from the 'train' or 'val' part, shape (B, context)."
+        "`batch_size` random windows of `context + 1` consecutive ids from the 'train' or 'val' part: (B, context + 1)."
         data = self.train_ids if split == "train" else self.val_ids
         rng = self.rng if rng is None else rng
         ### BEGIN SOLUTION
-        starts = rng.integers(0, len(data) - self.context + 1, size=self.batch_size)
-        return data[starts[:, None] + np.arange(self.context)]
+        starts = rng.integers(0, len(data) - self.context, size=self.batch_size)
+        return data[starts[:, None] + np.arange(self.context + 1)]
         ### END SOLUTION
 
     def train_step(self):
@@ -530,7 +553,7 @@ class LanguageModelTrainer:
         self.model.train()
         batch = self.get_batch("train")
         ### BEGIN SOLUTION
-        loss = self.loss_fn(self.model(batch), batch)
+        loss = self.loss_fn(self.model(batch[:, :-1]), batch)
         for opt in self.optimizers:
             opt.zero_grad()
         loss.backward()
@@ -551,9 +574,10 @@ class LanguageModelTrainer:
 # %% [markdown]
 # Evaluation, the loop, checkpoints and plotting are plumbing around your two methods; read them,
 # they are what the capstone runs. `evaluate` uses a generator with a fixed seed, so every
-# evaluation sees the same windows. `evaluate_full` scores **every** validation token once: it
-# tiles the validation text with windows that overlap by one token (each window's last token is
-# the next window's first, which is never a target) — this is the number the milestone reports.
+# evaluation sees the same windows. `evaluate_full` scores **every** validation token after the
+# first exactly once: it tiles the validation text with windows of `context + 1` tokens that overlap
+# by one (each window's last token is only a target, and the next window starts with it) — this is
+# the number the milestone reports.
 
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-trainer-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
@@ -567,29 +591,29 @@ def _evaluate(self, batches=None, seed=1234):
             losses = []
             for _ in range(batches or self.eval_batches):
                 b = self.get_batch("val", rng)
-                losses.append(float(self.loss_fn(self.model(b), b).item()))
+                losses.append(float(self.loss_fn(self.model(b[:, :-1]), b).item()))
     finally:
         self.model.train(was_training)
     return float(np.mean(losses))
 
 
 def _evaluate_full(self, batch_size=64):
-    "The loss on every validation token after the first (windows of `context` overlapping by one), in nats/token."
+    "The loss on every validation token after the first (windows of context + 1 overlapping by one), in nats/token."
     T, ids = self.context, self.val_ids
-    starts = np.arange(0, len(ids) - 1, T - 1)
+    starts = np.arange(0, len(ids) - 1, T)          # window s reads ids[s:s+T] and predicts ids[s+1:s+T+1]
     total, count = 0.0, 0
     was_training = self.model.training
     self.model.eval()
     try:
         with no_grad():
-            full = [s for s in starts if s + T <= len(ids)]
+            full = [s for s in starts if s + T + 1 <= len(ids)]
             for i in range(0, len(full), batch_size):
-                b = ids[np.asarray(full[i:i + batch_size])[:, None] + np.arange(T)]
-                total += float(self.loss_fn(self.model(b), b).item()) * b.shape[0] * (T - 1)
-                count += b.shape[0] * (T - 1)
-            tail = ids[starts[-1]:] if starts[-1] + T > len(ids) else None
+                b = ids[np.asarray(full[i:i + batch_size])[:, None] + np.arange(T + 1)]
+                total += float(self.loss_fn(self.model(b[:, :-1]), b).item()) * b.shape[0] * T
+                count += b.shape[0] * T
+            tail = ids[starts[-1]:] if starts[-1] + T + 1 > len(ids) else None
             if tail is not None and len(tail) >= 2:
-                total += float(self.loss_fn(self.model(tail[None]), tail[None]).item()) * (len(tail) - 1)
+                total += float(self.loss_fn(self.model(tail[None, :-1]), tail[None]).item()) * (len(tail) - 1)
                 count += len(tail) - 1
     finally:
         self.model.train(was_training)
@@ -737,12 +761,14 @@ tm = TinyGPT(vocab_size=50, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_len=
 tr = LanguageModelTrainer(tm, stream, context=16, batch_size=6, total_steps=10, warmup_steps=2, log=None, seed=0)
 assert len(tr.train_ids) == 900 and len(tr.val_ids) == 100, "first 90% train, last 10% validation"
 b = tr.get_batch()
-assert isinstance(b, np.ndarray) and b.shape == (6, 16) and b.dtype.kind == "i"
+assert isinstance(b, np.ndarray) and b.shape == (6, 17) and b.dtype.kind == "i", "windows of context + 1 tokens"
 assert np.all((np.diff(b, axis=1) % 50) == 1), "each row is a window of consecutive tokens"
 vb = tr.get_batch("val", np.random.default_rng(0))
-assert vb.shape == (6, 16) and np.all(np.isin(vb[:, 0], np.arange(100) % 50))
+assert vb.shape == (6, 17) and np.all(np.isin(vb[:, 0], np.arange(100) % 50))
 starts = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, 0] for s in range(50)])
 assert starts.min() >= 0 and len(set(starts.tolist())) > 20, "windows start at random positions"
+ends = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(50)])
+assert set(ends.tolist()) <= set(range(50)), "windows stay inside the training part"
 np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)))
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-trainer-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -754,6 +780,8 @@ assert tr.lr > tr.history["lr"][0] * 0 and tr.history["lr"][0] <= 1e-3 + 1e-12, 
 for _ in range(9):
     tr.train_step()
 assert tr.step == 10 and abs(tr.lr - 1e-4) < 1e-9, "after total_steps the rate has decayed to min_lr (lr / 10)"
+g_pos = np.abs(np.asarray(tm.pos_emb.weight.grad.data)).sum(axis=1)
+assert g_pos.shape == (16,) and g_pos.min() > 0, "every position is trained, the last one (max_len - 1) included"
 assert tm.tok_emb.weight.grad is not None and np.isfinite(tm.tok_emb.weight.grad.data).all()
 ### BEGIN HIDDEN TESTS
 assert all(o.lr == tr.lr for o in tr.optimizers), "every optimiser follows the one schedule"
