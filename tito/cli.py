@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import course, export as export_lib, testing
+from .cli_support import course_root
 
 app = typer.Typer(help="TinyTorch course tool: students export and test, instructors grade, maintainers check.",
                   no_args_is_help=True, add_completion=False)
@@ -25,11 +26,7 @@ console = Console()
 
 
 def _root():
-    try:
-        return course.find_root()
-    except course.CourseError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2)
+    return course_root(console)
 
 
 def _modules(root, module, every):

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from . import course
 from .testing import course_env
+from .cli_support import course_root
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,7 @@ console = Console()
 
 
 def _root():
-    try:
-        return course.find_root()
-    except course.CourseError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2)
+    return course_root(console)
 
 
 def find(name):

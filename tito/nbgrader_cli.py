@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import course, grading
+from .cli_support import course_root
 
 nbgrader_app = typer.Typer(
     help="Instructors: grade the course with nbgrader. Run in order: init, generate, release, collect, "
@@ -19,11 +20,7 @@ Modules = typer.Argument(None, help="module numbers or names (default: all)")
 
 
 def _root():
-    try:
-        return course.find_root()
-    except course.CourseError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(grading.EXIT_USAGE)
+    return course_root(console)
 
 
 def _run(fn, *args, **kwargs):

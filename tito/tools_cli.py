@@ -6,16 +6,13 @@ from rich.console import Console
 from rich.table import Table
 
 from . import course
+from .cli_support import course_root
 
 console = Console()
 
 
 def _root():
-    try:
-        return course.find_root()
-    except course.CourseError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2)
+    return course_root(console)
 
 
 def student_edition(out: Path = typer.Argument(..., help="folder to write the student edition to"),
