@@ -484,41 +484,6 @@ def autograde(root, override=None, modules=None, students=None, force=False, tim
     return report
 
 
-def _mtime(p):
-    return p.stat().st_mtime_ns if p.is_file() else None
-
-
-def _failure_reason(log_text, student, aid):
-    "The exception line nbgrader logged for this submission, if any."
-    lines = log_text.splitlines()
-    for i, line in enumerate(lines):
-        if "There was an error processing assignment" in line and f"{os.sep}{student}{os.sep}{aid}" in line:
-            for follow in lines[i + 1:i + 60]:
-                m = re.match(r"^(\w+(?:\.\w+)*(?:Error|Exception)\b.*)$", follow.strip())
-                if m:
-                    return m.group(1)[:300]
-    return None
-
-
-def _scan_outputs(nb_path):
-    "Cells stopped by the timeout, and errors importing tinytorch, in an autograded notebook."
-    timeouts, imports = [], []
-    try:
-        nb = nbformat.read(nb_path, as_version=4)
-    except Exception:  # noqa: BLE001
-        return timeouts, imports
-    for i, cell in enumerate(nb.cells):
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {i}"
-        for out in cell.get("outputs", []):
-            if out.get("output_type") != "error":
-                continue
-            if out.get("ename") == "CellTimeoutError":
-                timeouts.append(gid)
-            elif out.get("ename") in ("ModuleNotFoundError", "ImportError") and "tinytorch" in out.get("evalue", ""):
-                imports.append(f"{gid}: {out['ename']}: {out['evalue']}")
-    return timeouts, imports
-
-
 @contextlib.contextmanager
 def _gradebook(c):
     warnings.filterwarnings("ignore", message=".*not in session.*")
