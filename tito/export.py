@@ -59,11 +59,21 @@ def export_notebook(nb_path, lib_path, shown_as=None):
     if "without `#| default_exp`" in err.getvalue():
         raise CourseError(f"{nb_path} has `#| export` cells but no `#| default_exp` cell")
     written = [p for p in lib_path.rglob("*.py") if before.get(p) != p.stat().st_mtime_ns]
-    if shown_as:  # name the real source in the generated header, not the intermediate notebook
-        for p in written:
-            p.write_text(p.read_text().replace(Path(nb_path).name, Path(shown_as).name))
+    for p in written:
+        text = strip_solution_markers(p.read_text())
+        if shown_as:  # name the real source in the generated header, not the intermediate notebook
+            text = text.replace(Path(nb_path).name, Path(shown_as).name)
+        p.write_text(text)
     _ensure_packages(lib_path, written)
     return written
+
+
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+def strip_solution_markers(text):
+    "`text` without nbgrader's `### BEGIN/END SOLUTION` lines: the package reads as a library, not an assignment."
+    return SOLUTION_MARKER.sub("", text)
 
 
 def _ensure_packages(lib_path, files):

@@ -20,28 +20,22 @@ def to_tensor(x):
 def relu(x):
     "max(x, 0) element-wise, differentiable (gradient 0 at x = 0)."
     x = to_tensor(x)
-    ### BEGIN SOLUTION
     return Tensor.from_op(np.maximum(x.data, 0), (x,), lambda g: (g * (x.data > 0),))
-    ### END SOLUTION
 
 # %% ../../modules/source/03_activations/activations_dev.py #03-activations-sigmoid
 def sigmoid(x):
     "1 / (1 + exp(-x)) element-wise, without overflow for large |x|; differentiable."
     x = to_tensor(x)
-    ### BEGIN SOLUTION
     e = np.exp(-np.abs(x.data))
     out = np.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
     return Tensor.from_op(out, (x,), lambda g: (g * out * (1 - out),))
-    ### END SOLUTION
 
 # %% ../../modules/source/03_activations/activations_dev.py #03-activations-tanh
 def tanh(x):
     "Hyperbolic tangent element-wise, differentiable."
     x = to_tensor(x)
-    ### BEGIN SOLUTION
     out = np.tanh(x.data)
     return Tensor.from_op(out, (x,), lambda g: (g * (1 - out * out),))
-    ### END SOLUTION
 
 # %% ../../modules/source/03_activations/activations_dev.py #03-activations-normal-cdf
 # P(t) for erfc(z) ≈ t·exp(-z² + P(t)), t = 1/(1 + z/2), z ≥ 0; lowest power first.
@@ -78,38 +72,30 @@ def gelu(x, approximate="none"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     a = x.data
     if approximate == "tanh":
-        ### BEGIN SOLUTION
         k = math.sqrt(2 / math.pi)
         t = np.tanh(k * (a + 0.044715 * (a * a * a)))  # a*a*a: numpy's ** 3 is a slow pow()
         out = 0.5 * a * (1 + t)
         return Tensor.from_op(out, (x,), lambda g: (
             g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)),))
-        ### END SOLUTION
-    ### BEGIN SOLUTION
     cdf = normal_cdf(a)
     out = a * cdf
     return Tensor.from_op(out, (x,), lambda g: (
         g * (cdf + a * np.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))),))
-    ### END SOLUTION
 
 # %% ../../modules/source/03_activations/activations_dev.py #03-activations-softmax
 def softmax(x, axis=-1):
     "exp(x) / sum(exp(x)) along `axis`, shifted by the max for stability; one fused differentiable op."
     x = to_tensor(x)
-    ### BEGIN SOLUTION
     e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
     return Tensor.from_op(out, (x,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),))
-    ### END SOLUTION
 
 def log_softmax(x, axis=-1):
     "x - logsumexp(x) along `axis`, computed stably; one fused differentiable op."
     x = to_tensor(x)
-    ### BEGIN SOLUTION
     z = x.data - x.data.max(axis=axis, keepdims=True)
     out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
     return Tensor.from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
-    ### END SOLUTION
 
 # %% ../../modules/source/03_activations/activations_dev.py #03-activations-layers
 class Activation:
@@ -123,47 +109,35 @@ class Activation:
 class ReLU(Activation):
     "Layer form of `relu`."
     def forward(self, x):
-        ### BEGIN SOLUTION
         return relu(x)
-        ### END SOLUTION
 
 class Sigmoid(Activation):
     "Layer form of `sigmoid`."
     def forward(self, x):
-        ### BEGIN SOLUTION
         return sigmoid(x)
-        ### END SOLUTION
 
 class Tanh(Activation):
     "Layer form of `tanh`."
     def forward(self, x):
-        ### BEGIN SOLUTION
         return tanh(x)
-        ### END SOLUTION
 
 class GELU(Activation):
     "Layer form of `gelu`; `approximate` is 'none' (exact) or 'tanh'."
     def __init__(self, approximate="none"):
         self.approximate = approximate
     def forward(self, x):
-        ### BEGIN SOLUTION
         return gelu(x, approximate=self.approximate)
-        ### END SOLUTION
 
 class Softmax(Activation):
     "Layer form of `softmax` along `axis`."
     def __init__(self, axis=-1):
         self.axis = axis
     def forward(self, x):
-        ### BEGIN SOLUTION
         return softmax(x, axis=self.axis)
-        ### END SOLUTION
 
 class LogSoftmax(Activation):
     "Layer form of `log_softmax` along `axis`."
     def __init__(self, axis=-1):
         self.axis = axis
     def forward(self, x):
-        ### BEGIN SOLUTION
         return log_softmax(x, axis=self.axis)
-        ### END SOLUTION

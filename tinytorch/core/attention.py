@@ -29,21 +29,16 @@ def causal_mask(T_q, T_k=None):
     T_k = T_q if T_k is None else T_k
     if T_k < T_q:
         raise ValueError(f"causal_mask: {T_q} queries need at least as many keys, got T_k={T_k}")
-    ### BEGIN SOLUTION
     return Tensor(np.tri(T_q, T_k, k=T_k - T_q, dtype=bool))
-    ### END SOLUTION
 
 def padding_mask(lengths, T):
     "Bool Tensor (B, 1, T): True for key positions before each sequence's length."
     lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
-    ### BEGIN SOLUTION
     return Tensor(np.arange(T)[None, None, :] < lengths[:, None, None])
-    ### END SOLUTION
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-masked-softmax
 def softmax_rows(s, mask=None):
     "Softmax of the array `s` over its last axis; where `mask` is False the weight is exactly 0 (all-False rows: zeros)."
-    ### BEGIN SOLUTION
     if mask is not None:
         s = np.where(mask, s, -np.inf)
     m = s.max(axis=-1, keepdims=True)
@@ -53,13 +48,10 @@ def softmax_rows(s, mask=None):
     total[total == 0] = 1.0
     e /= total
     return e
-    ### END SOLUTION
 
 def softmax_rows_backward(g, p):
     "Gradient with respect to the scores, given the upstream gradient `g` and the weights `p`."
-    ### BEGIN SOLUTION
     return p * (g - (g * p).sum(axis=-1, keepdims=True))
-    ### END SOLUTION
 
 def masked_softmax(scores, mask=None):
     "Softmax over the last axis of the Tensor `scores`, with a boolean `mask` (True = keep); differentiable."
@@ -74,16 +66,13 @@ def swap(a):
 def attention_forward(q, k, v, mask=None, keep=None):
     "numpy arrays q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv) -> (out (..., Tq, dv), weights p (..., Tq, Tk))."
     scale = 1.0 / math.sqrt(q.shape[-1])
-    ### BEGIN SOLUTION
     p = softmax_rows((q * q.dtype.type(scale)) @ swap(k), mask)
     out = (p if keep is None else p * keep) @ v
     return out, p
-    ### END SOLUTION
 
 def attention_backward(g, q, k, v, p, keep=None):
     "Gradients (dq, dk, dv) of attention, given the upstream gradient `g` of its output and the saved weights `p`."
     scale = q.dtype.type(1.0 / math.sqrt(q.shape[-1]))
-    ### BEGIN SOLUTION
     dp = g @ swap(v)
     if keep is None:
         dv = swap(p) @ g
@@ -94,7 +83,6 @@ def attention_backward(g, q, k, v, p, keep=None):
     dq = (ds @ k) * scale
     dk = swap(ds) @ (q * scale)
     return dq, dk, dv
-    ### END SOLUTION
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-sdpa
 def dropout_keep(shape, p, rng, dtype=np.float32):
@@ -133,19 +121,15 @@ class SelfAttention(Module):
 
     def __init__(self, d_model, causal=False, seed=None):
         self.d_model, self.causal = d_model, causal
-        ### BEGIN SOLUTION
         self.qkv = Linear(d_model, 3 * d_model, seed=seed)
         self.proj = Linear(d_model, d_model, seed=None if seed is None else seed + 1)
-        ### END SOLUTION
 
     def forward(self, x, mask=None, return_weights=False):
         T, d = x.shape[-2], self.d_model
-        ### BEGIN SOLUTION
         qkv = self.qkv(x)
         q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]
         out, weights = scaled_dot_product_attention(q, k, v, combine_masks(T, T, self.causal, mask))
         out = self.proj(out)
-        ### END SOLUTION
         return (out, weights) if return_weights else out
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-mha-op
@@ -164,7 +148,6 @@ def multi_head_attention(qkv, n_heads, mask=None, causal=False, cache=None, drop
     m = mask_data(mask)
     if m is not None and m.ndim == 3:
         m = m[:, None]                                   # (B, 1, Tk) -> (B, 1, 1, Tk): same for every head
-    ### BEGIN SOLUTION
     h = qkv.data.reshape(B, T, 3, n_heads, hd).transpose(2, 0, 3, 1, 4)
     q, k, v = h[0], h[1], h[2]
     if cache is not None:
@@ -184,7 +167,6 @@ def multi_head_attention(qkv, n_heads, mask=None, causal=False, cache=None, drop
         d = np.stack([dq, dk[:, :, T_k - T:], dv[:, :, T_k - T:]])     # (3, B, H, T, hd): cached keys get none
         return (d.transpose(1, 3, 0, 2, 4).reshape(B, T, D3),)
     return Tensor.from_op(merged, (qkv,), backward), Tensor(p, dtype=p.dtype)
-    ### END SOLUTION
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-mha
 class MultiHeadAttention(Module):
@@ -203,19 +185,15 @@ class MultiHeadAttention(Module):
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
         self.d_model, self.n_heads, self.causal, self.dropout = d_model, n_heads, causal, dropout
         self.rng = np.random.default_rng(seed)
-        ### BEGIN SOLUTION
         self.qkv = Linear(d_model, 3 * d_model, seed=seed)
         self.proj = Linear(d_model, d_model, seed=None if seed is None else seed + 1)
         self.drop = Dropout(dropout, seed=None if seed is None else seed + 2)
-        ### END SOLUTION
 
     def forward(self, x, mask=None, cache=None, return_weights=False):
-        ### BEGIN SOLUTION
         p = self.dropout if self.training else 0.0
         out, weights = multi_head_attention(self.qkv(x), self.n_heads, mask=mask, causal=self.causal,
                                             cache=cache, dropout_p=p, rng=self.rng)
         out = self.drop(self.proj(out))
-        ### END SOLUTION
         return (out, weights) if return_weights else out
 
     def __repr__(self):

@@ -30,12 +30,10 @@ def no_grad():
 def from_op(cls: Tensor, data, parents, backward):
     "A Tensor for the numpy result `data`; when a parent needs a gradient, remember `parents` and `backward`."
     out = cls(data, dtype=data.dtype)
-    ### BEGIN SOLUTION
     if GradMode.enabled and any(p.requires_grad for p in parents):
         out.requires_grad = True
         out._parents = tuple(parents)
         out._backward = backward
-    ### END SOLUTION
     return out
 
 @patch
@@ -46,7 +44,6 @@ def detach(self: Tensor):
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-backward
 def topo_sort(root):
     "Every tensor `root` depends on that requires a gradient, parents before children, without recursion."
-    ### BEGIN SOLUTION
     order, visited, stack = [], set(), [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -59,7 +56,6 @@ def topo_sort(root):
         stack.append((node, True))
         stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
     return order
-    ### END SOLUTION
 
 @patch
 def backward(self: Tensor, grad=None):
@@ -72,7 +68,6 @@ def backward(self: Tensor, grad=None):
             raise RuntimeError(f"backward() with no gradient needs a one-element tensor, got shape "
                                f"{self.shape}; reduce it (e.g. .sum()) or pass grad=")
         grad = np.ones_like(self.data)
-    ### BEGIN SOLUTION
     grads = {id(self): np.asarray(grad, dtype=self.dtype)}
     for node in reversed(topo_sort(self)):
         g = grads.pop(id(node), None)
@@ -92,7 +87,6 @@ def backward(self: Tensor, grad=None):
                 raise RuntimeError(f"the backward of {node._backward.__qualname__} gave a gradient of shape "
                                    f"{np.shape(pg)} for an input of shape {parent.shape}")
             grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
-    ### END SOLUTION
 
 @patch
 def zero_grad(self: Tensor):
@@ -102,14 +96,12 @@ def zero_grad(self: Tensor):
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-unbroadcast
 def unbroadcast(grad, shape):
     "Sum `grad` down to `shape`, undoing numpy broadcasting."
-    ### BEGIN SOLUTION
     if grad.shape == tuple(shape):
         return grad
     extra = grad.ndim - len(shape)
     grad = grad.sum(axis=tuple(range(extra))) if extra else grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
-    ### END SOLUTION
 
 def lift(x, like):
     "`x` as a Tensor; a Python number takes `like`'s floating dtype so float32 stays float32."
@@ -132,52 +124,42 @@ def broadcast_data(fn, a, b, name):
 def __add__(self: Tensor, other):
     "`self + other`, differentiable."
     other = lift(other, self)
-    ### BEGIN SOLUTION
     a, b = self, other
     return Tensor.from_op(broadcast_data(np.add, a, b, "add"), (a, b),
                           lambda g: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)))
-    ### END SOLUTION
 
 @patch
 def __sub__(self: Tensor, other):
     "`self - other`, differentiable."
     other = lift(other, self)
-    ### BEGIN SOLUTION
     a, b = self, other
     return Tensor.from_op(broadcast_data(np.subtract, a, b, "sub"), (a, b),
                           lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)))
-    ### END SOLUTION
 
 @patch
 def __mul__(self: Tensor, other):
     "`self * other`, differentiable."
     other = lift(other, self)
-    ### BEGIN SOLUTION
     a, b = self, other
     return Tensor.from_op(broadcast_data(np.multiply, a, b, "mul"), (a, b),
                           lambda g: (unbroadcast(g * b.data, a.shape), unbroadcast(g * a.data, b.shape)))
-    ### END SOLUTION
 
 @patch
 def __truediv__(self: Tensor, other):
     "`self / other`, differentiable."
     other = lift(other, self)
-    ### BEGIN SOLUTION
     a, b = self, other
     return Tensor.from_op(broadcast_data(np.divide, a, b, "div"), (a, b),
                           lambda g: (unbroadcast(g / b.data, a.shape),
                                      unbroadcast(-g * a.data / (b.data * b.data), b.shape)))
-    ### END SOLUTION
 
 @patch
 def __pow__(self: Tensor, exponent):
     "`self ** exponent` for a number `exponent`, differentiable in `self`."
     if not isinstance(exponent, (int, float)):
         raise TypeError(f"** takes a Python number as exponent, got {type(exponent).__name__}")
-    ### BEGIN SOLUTION
     a = self
     return Tensor.from_op(a.data ** exponent, (a,), lambda g: (g * exponent * a.data ** (exponent - 1),))
-    ### END SOLUTION
 
 @patch
 def __neg__(self: Tensor):
@@ -202,14 +184,12 @@ def numerical_grad(fn, inputs, weights, eps):
             g = np.zeros(x.shape, dtype=np.float64)
             for idx in np.ndindex(*x.shape):  # index x.data itself: a reshaped view may be a copy
                 old = x.data[idx]
-                ### BEGIN SOLUTION
                 x.data[idx] = old + eps
                 up = np.sum(weights * fn(*inputs).data.astype(np.float64))
                 x.data[idx] = old - eps
                 down = np.sum(weights * fn(*inputs).data.astype(np.float64))
                 x.data[idx] = old
                 g[idx] = (up - down) / (2 * eps)
-                ### END SOLUTION
             grads.append(g)
     return grads
 
@@ -252,12 +232,10 @@ def matmul(self: Tensor, other):
         raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot broadcast") from None
 
     def backward(g):
-        ### BEGIN SOLUTION
         g2 = g.reshape(out2.shape)
         ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
-        ### END SOLUTION
     out = out2
     if a.ndim == 1: out = out.squeeze(-2)
     if b.ndim == 1: out = out.squeeze(-1)
@@ -279,26 +257,21 @@ def expand_reduced(g, shape, axis, keepdims):
 @patch
 def sum(self: Tensor, axis=None, keepdims=False):
     "Sum over `axis`, differentiable."
-    ### BEGIN SOLUTION
     a = self
     return Tensor.from_op(np.sum(a.data, axis=axis, keepdims=keepdims), (a,),
                           lambda g: (expand_reduced(g, a.shape, axis, keepdims),))
-    ### END SOLUTION
 
 @patch
 def mean(self: Tensor, axis=None, keepdims=False):
     "Mean over `axis`, differentiable."
-    ### BEGIN SOLUTION
     a = self
     count = a.size // max(np.sum(a.data, axis=axis, keepdims=keepdims).size, 1) if a.size else 1
     return Tensor.from_op(np.mean(a.data, axis=axis, keepdims=keepdims), (a,),
                           lambda g: (expand_reduced(g / count, a.shape, axis, keepdims),))
-    ### END SOLUTION
 
 @patch
 def max(self: Tensor, axis=None, keepdims=False):
     "Maximum over `axis`, differentiable (ties share the gradient)."
-    ### BEGIN SOLUTION
     a = self
     out = np.max(a.data, axis=axis, keepdims=keepdims)
 
@@ -307,7 +280,6 @@ def max(self: Tensor, axis=None, keepdims=False):
         share = hit / np.sum(hit, axis=axis, keepdims=True)
         return (share * expand_reduced(g, a.shape, axis, keepdims),)
     return Tensor.from_op(out, (a,), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-shapes
 @patch
@@ -319,10 +291,8 @@ def reshape(self: Tensor, *shape):
         data = self.data.reshape(shape)
     except ValueError:
         raise ValueError(f"reshape: cannot view shape {self.shape} ({self.size} elements) as {shape}") from None
-    ### BEGIN SOLUTION
     a = self
     return Tensor.from_op(data, (a,), lambda g: (g.reshape(a.shape),))
-    ### END SOLUTION
 
 @patch
 def transpose(self: Tensor, *axes):
@@ -331,37 +301,29 @@ def transpose(self: Tensor, *axes):
         axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2) if self.ndim >= 2 else ()
     elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    ### BEGIN SOLUTION
     inverse = tuple(np.argsort(axes)) if axes else None
     return Tensor.from_op(np.transpose(self.data, axes or None), (self,),
                           lambda g: (np.transpose(g, inverse),))
-    ### END SOLUTION
 
 @patch
 def __getitem__(self: Tensor, key):
     "Indexing and slicing, differentiable: the gradient scatter-adds into the picked positions."
     a, key = self, index_of(key)
-    ### BEGIN SOLUTION
     def backward(g):
         full = np.zeros_like(a.data)
         np.add.at(full, key, g)
         return (full,)
     return Tensor.from_op(np.asarray(a.data[key]), (a,), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-exp-log
 @patch
 def exp(self: Tensor):
     "Element-wise e**x, differentiable: d/dx e^x = e^x."
-    ### BEGIN SOLUTION
     out = np.exp(self.data)
     return Tensor.from_op(out, (self,), lambda g: (g * out,))
-    ### END SOLUTION
 
 @patch
 def log(self: Tensor):
     "Element-wise natural logarithm, differentiable: d/dx log x = 1/x."
-    ### BEGIN SOLUTION
     a = self
     return Tensor.from_op(np.log(a.data), (a,), lambda g: (g / a.data,))
-    ### END SOLUTION

@@ -28,42 +28,34 @@ def summarize(times):
     t = np.asarray(times, dtype=np.float64)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"summarize needs a non-empty list of times, got shape {t.shape}")
-    ### BEGIN SOLUTION
     q1, median, q3 = np.percentile(t, [25, 50, 75])
     return {"n": int(t.size), "median": float(median), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1),
             "min": float(t.min()), "max": float(t.max()), "mean": float(t.mean())}
-    ### END SOLUTION
 
 # %% ../../modules/source/15_benchmarking/benchmarking_dev.py #15-benchmarking-bench
 MAX_NUMBER = 1_000_000  # most calls in one sample
 
 def time_sample(fn, number, clock=time.perf_counter):
     "Seconds per call of `fn`, called `number` times in a row between two clock readings."
-    ### BEGIN SOLUTION
     start = clock()
     for _ in range(number):
         fn()
     return (clock() - start) / number
-    ### END SOLUTION
 
 def calibrate(fn, min_time, clock=time.perf_counter, estimate=None):
     "Calls per sample so that a sample lasts at least `min_time` seconds; `estimate` is one call's time if known."
     if min_time <= 0:
         return 1
-    ### BEGIN SOLUTION
     if estimate is None:
         estimate = time_sample(fn, 1, clock)
     if estimate >= min_time:
         return 1
     calls = min_time / max(estimate, 1e-9)
     return min(MAX_NUMBER, math.ceil(calls - 1e-6))  # the tolerance absorbs clock rounding: 10.0000000001 -> 10
-    ### END SOLUTION
 
 def run_warmup(fn, warmup, clock=time.perf_counter):
     "Call `fn` `warmup` times untimed for the results; return each call's seconds (for calibration)."
-    ### BEGIN SOLUTION
     return [time_sample(fn, 1, clock) for _ in range(warmup)]
-    ### END SOLUTION
 
 # %% ../../modules/source/15_benchmarking/benchmarking_dev.py #15-benchmarking-result
 def fmt_time(seconds):
@@ -105,12 +97,10 @@ def bench(fn, *, warmup=3, repeats=20, min_time=1e-3, number=None, name=None, cl
     "Time `fn()`: `warmup` untimed calls, then `repeats` samples of `number` calls (calibrated to `min_time` if None)."
     if repeats < 1:
         raise ValueError(f"bench needs repeats >= 1, got {repeats}")
-    ### BEGIN SOLUTION
     warm = run_warmup(fn, warmup, clock)
     if number is None:
         number = calibrate(fn, min_time, clock, estimate=min(warm) if warm else None)
     times = [time_sample(fn, number, clock) for _ in range(repeats)]
-    ### END SOLUTION
     return BenchResult(name or getattr(fn, "__name__", "fn"), times, number, warmup, environment() if env else {})
 
 # %% ../../modules/source/15_benchmarking/benchmarking_dev.py #15-benchmarking-compare
@@ -127,16 +117,12 @@ class Comparison:
 
     def ratio(self, name):
         "median(name) / median(baseline): how many times the baseline's time `name` takes."
-        ### BEGIN SOLUTION
         return self.results[name].median / self.results[self.baseline].median
-        ### END SOLUTION
 
     def paired_ratios(self, name):
         "Per-round ratios `times[name][r] / times[baseline][r]` (samples of one round share the machine's state)."
-        ### BEGIN SOLUTION
         base = self.results[self.baseline].times
         return [t / b for t, b in zip(self.results[name].times, base)]
-        ### END SOLUTION
 
 def compare(candidates, baseline=None, *, warmup=3, repeats=20, min_time=1e-3, number=None,
             clock=time.perf_counter, env=True):
@@ -147,7 +133,6 @@ def compare(candidates, baseline=None, *, warmup=3, repeats=20, min_time=1e-3, n
     baseline = names[0] if baseline is None else baseline
     if baseline not in candidates:
         raise KeyError(f"baseline {baseline!r} is not one of the candidates {names}")
-    ### BEGIN SOLUTION
     warm = {n: [] for n in names}
     for _ in range(warmup):
         for n in names:
@@ -159,7 +144,6 @@ def compare(candidates, baseline=None, *, warmup=3, repeats=20, min_time=1e-3, n
         shift = r % len(names)
         for n in names[shift:] + names[:shift]:
             times[n].append(time_sample(candidates[n], numbers[n], clock))
-    ### END SOLUTION
     info = environment() if env else {}
     return Comparison({n: BenchResult(n, times[n], numbers[n], warmup, info) for n in names}, baseline, info)
 
@@ -204,7 +188,6 @@ def package_version(name="tinytorch"):
 # %% ../../modules/source/15_benchmarking/benchmarking_dev.py #15-benchmarking-environment
 def environment():
     "Where the numbers come from: Python, numpy, BLAS, threads, CPUs, platform, tinytorch, and a UTC timestamp."
-    ### BEGIN SOLUTION
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "python": platform.python_version(), "implementation": platform.python_implementation(),
@@ -214,7 +197,6 @@ def environment():
         "tinytorch": package_version("tinytorch"),
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    ### END SOLUTION
 
 # %% ../../modules/source/15_benchmarking/benchmarking_dev.py #15-benchmarking-report
 def env_line(env):
@@ -233,7 +215,6 @@ def report_table(results, baseline=None, ratio=None, paired=None):
     if baseline is not None:
         head += f"{'× base':>9}{'paired q1-q3':>15}"
     lines = [head, "-" * len(head)]
-    ### BEGIN SOLUTION
     for r in results:
         line = (f"{r.name[:19]:<20}" + "".join(f"{fmt_time(v):>10}" for v in (r.median, r.q1, r.q3, r.iqr, r.min, r.max))
                 + f"{f'{r.number}x{len(r.times)}':>12}")
@@ -244,7 +225,6 @@ def report_table(results, baseline=None, ratio=None, paired=None):
                 q1, q3 = np.percentile(paired(r.name), [25, 75])
                 line += f"{ratio(r.name):>9.2f}{f'{q1:.2f}-{q3:.2f}':>15}"
         lines.append(line)
-    ### END SOLUTION
     return "\n".join(lines)
 
 KIND_BENCH, KIND_COMPARE = "tinytorch.bench", "tinytorch.compare"
@@ -272,19 +252,15 @@ def table(self: BenchResult):
 @patch
 def to_json(self: BenchResult, path=None):
     "The result (raw times, summary, environment) as JSON text; also written to `path` if given."
-    ### BEGIN SOLUTION
     return _write({"kind": KIND_BENCH, "env": self.env, "result": self.to_dict()}, path)
-    ### END SOLUTION
 
 @patch(cls_method=True)
 def from_json(cls: BenchResult, text_or_path):
     "A BenchResult back from `to_json`'s text or file."
-    ### BEGIN SOLUTION
     data = _read(text_or_path)
     if data.get("kind") != KIND_BENCH:
         raise ValueError(f"not a tinytorch bench result (kind {data.get('kind')!r})")
     return _result(data["result"], data["env"])
-    ### END SOLUTION
 
 @patch
 def table(self: Comparison):
@@ -295,18 +271,14 @@ def table(self: Comparison):
 @patch
 def to_json(self: Comparison, path=None):
     "The comparison (raw times, summaries, ratios, environment) as JSON text; also written to `path` if given."
-    ### BEGIN SOLUTION
     return _write({"kind": KIND_COMPARE, "env": self.env, "baseline": self.baseline,
                    "results": [r.to_dict() for r in self.results.values()],
                    "ratios": {n: self.ratio(n) for n in self.results}}, path)
-    ### END SOLUTION
 
 @patch(cls_method=True)
 def from_json(cls: Comparison, text_or_path):
     "A Comparison back from `to_json`'s text or file."
-    ### BEGIN SOLUTION
     data = _read(text_or_path)
     if data.get("kind") != KIND_COMPARE:
         raise ValueError(f"not a tinytorch comparison (kind {data.get('kind')!r})")
     return Comparison({d["name"]: _result(d, data["env"]) for d in data["results"]}, data["baseline"], data["env"])
-    ### END SOLUTION

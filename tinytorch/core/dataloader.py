@@ -34,41 +34,31 @@ class Dataset:
 
     def get_batch(self, indices):
         "The examples at `indices`, each field stacked into one array (one Python call per example)."
-        ### BEGIN SOLUTION
         items = [self[int(i)] for i in indices]
         items = [item if isinstance(item, (tuple, list)) else (item,) for item in items]
         return tuple(np.stack([as_array(f) for f in field]) for field in zip(*items))
-        ### END SOLUTION
 
 class TensorDataset(Dataset):
     "Examples held in arrays (or Tensors) that share their first dimension; batches by fancy indexing."
 
     def __init__(self, *arrays):
-        ### BEGIN SOLUTION
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
         self.arrays = tuple(as_array(a) for a in arrays)
         lengths = [len(a) for a in self.arrays]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: every array needs the same first dimension, got lengths {lengths}")
-        ### END SOLUTION
 
     def __len__(self):
-        ### BEGIN SOLUTION
         return len(self.arrays[0])
-        ### END SOLUTION
 
     def __getitem__(self, i):
-        ### BEGIN SOLUTION
         return tuple(a[i] for a in self.arrays)
-        ### END SOLUTION
 
     def get_batch(self, indices):
         "The examples at `indices`: one fancy index per array, no Python loop over examples."
-        ### BEGIN SOLUTION
         indices = np.asarray(indices)
         return tuple(a[indices] for a in self.arrays)
-        ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-subset
 class Subset(Dataset):
@@ -84,9 +74,7 @@ class Subset(Dataset):
         return self.dataset[int(self.indices[i])]
 
     def get_batch(self, indices):
-        ### BEGIN SOLUTION
         return self.dataset.get_batch(self.indices[np.asarray(indices)])
-        ### END SOLUTION
 
 def random_split(dataset, lengths, seed=None):
     "Disjoint random Subsets of `dataset` with the given sizes (counts, or fractions that sum to 1)."
@@ -100,11 +88,9 @@ def random_split(dataset, lengths, seed=None):
         counts = [int(l) for l in lengths]
     if sum(counts) != n:
         raise ValueError(f"random_split: sizes {counts} do not add up to the dataset's {n} examples")
-    ### BEGIN SOLUTION
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.cumsum([0] + counts)
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-loader
 def generators(obj):
@@ -126,28 +112,22 @@ class DataLoader:
 
     def __len__(self):
         "Batches per epoch."
-        ### BEGIN SOLUTION
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-        ### END SOLUTION
 
     def order(self):
         "The example indices of one epoch: a fresh permutation on each call when shuffling, else 0..n-1."
-        ### BEGIN SOLUTION
         n = len(self.dataset)
         return self.rng.permutation(n) if self.shuffle else np.arange(n)
-        ### END SOLUTION
 
     def __iter__(self):
         "Yield one tuple of Tensors per batch; the transform applies to the first field."
-        ### BEGIN SOLUTION
         order = self.order()
         for b in range(len(self)):
             batch = self.dataset.get_batch(order[b * self.batch_size:(b + 1) * self.batch_size])
             if self.transform is not None:
                 batch = (self.transform(batch[0]),) + tuple(batch[1:])
             yield tuple(Tensor(field) for field in batch)
-        ### END SOLUTION
 
     def state_dict(self):
         "The random state of the loader and its transforms, to resume training exactly."
@@ -169,11 +149,9 @@ class Compose:
         self.transforms = list(transforms)
 
     def __call__(self, x):
-        ### BEGIN SOLUTION
         for t in self.transforms:
             x = t(x)
         return x
-        ### END SOLUTION
 
 class ToFloat:
     "Bytes to float32 in [0, 1] (multiply by `scale`)."
@@ -182,9 +160,7 @@ class ToFloat:
         self.scale = scale
 
     def __call__(self, x):
-        ### BEGIN SOLUTION
         return np.asarray(x, dtype=np.float32) * np.float32(self.scale)
-        ### END SOLUTION
 
 class Normalize:
     "(x - mean[c]) / std[c] per channel c (axis 1 of a batch), as float32; a scalar mean/std applies to all."
@@ -202,10 +178,8 @@ class Normalize:
         if self.mean.ndim == 1 and self.mean.size > 1 and (x.ndim < 2 or x.shape[1] != self.mean.size):
             raise ValueError(f"Normalize has {self.mean.size} channel means but the batch has shape {x.shape}; "
                              "channels are axis 1 (N, C, H, W)")
-        ### BEGIN SOLUTION
         shape = (1, -1) + (1,) * (x.ndim - 2) if self.mean.ndim == 1 else ()
         return (x - self.mean.reshape(shape)) / self.std.reshape(shape)
-        ### END SOLUTION
 
 class RandomCrop:
     "A random `size`×`size` window of each image after zero-padding by `padding` pixels on every side."
@@ -222,12 +196,10 @@ class RandomCrop:
         n, h, w = len(x), x.shape[-2], x.shape[-1]
         if th > h or tw > w:
             raise ValueError(f"RandomCrop: cannot cut {self.size} windows out of {h}x{w} images (after padding {p})")
-        ### BEGIN SOLUTION
         top = self.rng.integers(0, h - th + 1, size=n)
         left = self.rng.integers(0, w - tw + 1, size=n)
         windows = np.lib.stride_tricks.sliding_window_view(x, (th, tw), axis=(-2, -1))
         return windows[np.arange(n), ..., top, left, :, :]
-        ### END SOLUTION
 
 class RandomHorizontalFlip:
     "Mirror each image left-right (last axis) with probability `p`."
@@ -237,10 +209,8 @@ class RandomHorizontalFlip:
 
     def __call__(self, x):
         x = np.asarray(x)
-        ### BEGIN SOLUTION
         flip = self.rng.random(len(x)) < self.p
         return np.where(flip.reshape((-1,) + (1,) * (x.ndim - 1)), x[..., ::-1], x)
-        ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-data-dir
 class DataError(Exception):
@@ -252,9 +222,7 @@ def fetch_hint(name):
 
 def data_dir():
     "The data folder: $TINYTORCH_DATA if set, else ~/.cache/tinytorch."
-    ### BEGIN SOLUTION
     return Path(os.environ.get("TINYTORCH_DATA") or Path.home() / ".cache" / "tinytorch").expanduser()
-    ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-idx
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -275,7 +243,6 @@ def write_idx(path, array):
 def read_idx(path, dataset="mnist"):
     "An IDX file (gzipped if it ends in .gz) as a numpy array; DataError naming the file if missing or corrupt."
     path = Path(path)
-    ### BEGIN SOLUTION
     try:
         with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
             raw = f.read()
@@ -295,7 +262,6 @@ def read_idx(path, dataset="mnist"):
         raise DataError(f"{path} is damaged: its header promises shape {shape} ({expected} bytes) but the file "
                         f"holds {len(raw)} bytes: delete it and {fetch_hint(dataset)}")
     return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder("="))
-    ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-mnist
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -311,7 +277,6 @@ def load_mnist(split="train", root=None):
     if split not in MNIST_FILES:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     folder = Path(root or data_dir()) / "mnist"
-    ### BEGIN SOLUTION
     image_file, label_file = (find_file(folder, name) for name in MNIST_FILES[split])
     images, labels = read_idx(image_file, "mnist"), read_idx(label_file, "mnist")
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
@@ -321,7 +286,6 @@ def load_mnist(split="train", root=None):
         raise DataError(f"{label_file}: expected {len(images)} labels in 0..9, found shape {labels.shape}: "
                         f"{fetch_hint('mnist')}")
     return images, labels.astype(np.int64)
-    ### END SOLUTION
 
 # %% ../../modules/source/07_dataloader/dataloader_dev.py #07-dataloader-cifar
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -330,7 +294,6 @@ CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test":
 def read_cifar_batch(path):
     "One CIFAR-10 python batch: uint8 images (N, 3, 32, 32) and int64 labels (N,); DataError if missing or corrupt."
     path = Path(path)
-    ### BEGIN SOLUTION
     try:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
@@ -349,14 +312,11 @@ def read_cifar_batch(path):
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise DataError(f"{path}: labels outside 0..9: {fetch_hint('cifar10')}")
     return data.reshape(-1, 3, 32, 32), labels
-    ### END SOLUTION
 
 def load_cifar10(split="train", root=None):
     "CIFAR-10 `split` ('train' or 'test'): uint8 images (N, 3, 32, 32) and int64 labels (N,)."
     if split not in CIFAR10_FILES:
         raise ValueError(f"load_cifar10: split must be 'train' or 'test', got {split!r}")
     folder = Path(root or data_dir()) / "cifar-10-batches-py"
-    ### BEGIN SOLUTION
     parts = [read_cifar_batch(folder / name) for name in CIFAR10_FILES[split]]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    ### END SOLUTION

@@ -19,12 +19,10 @@ def scatter_add_rows(ids, rows, num_rows):
     out = np.zeros((num_rows, rows.shape[1]), dtype=rows.dtype)
     if ids.size == 0:
         return out
-    ### BEGIN SOLUTION
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
     out[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-    ### END SOLUTION
     return out
 
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-embedding
@@ -36,26 +34,20 @@ def embedding(ids, weight):
     num = weight.shape[0]
     if ids.size and (ids.min() < 0 or ids.max() >= num):
         raise IndexError(f"embedding ids must lie in [0, {num}), got values from {ids.min()} to {ids.max()}")
-    ### BEGIN SOLUTION
     out = weight.data[ids]
     return Tensor.from_op(out, (weight,), lambda g: (scatter_add_rows(ids, g, num),))
-    ### END SOLUTION
 
 class Embedding(Module):
     "A table of `num_embeddings` learned vectors of size `dim`, looked up by integer id."
 
     def __init__(self, num_embeddings, dim, std=0.02, seed=None):
         self.num_embeddings, self.dim = num_embeddings, dim
-        ### BEGIN SOLUTION
         rng = np.random.default_rng(seed)
         self.weight = Parameter(rng.standard_normal((num_embeddings, dim)) * std)
-        ### END SOLUTION
 
     def forward(self, ids):
         "Vectors for `ids` (int Tensor or array of shape S) as a Tensor of shape `S + (dim,)`."
-        ### BEGIN SOLUTION
         return embedding(ids, self.weight)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"Embedding({self.num_embeddings}, {self.dim})"
@@ -63,7 +55,6 @@ class Embedding(Module):
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-sinusoidal
 def sinusoidal_table(max_len, dim):
     "The `(max_len, dim)` float32 table: sin in even columns, cos in odd columns, frequencies 1/10000^(2i/dim)."
-    ### BEGIN SOLUTION
     pos = np.arange(max_len, dtype=np.float64)[:, None]
     freq = 1.0 / 10000.0 ** (np.arange(0, dim, 2, dtype=np.float64) / dim)
     angles = pos * freq                                   # (max_len, ceil(dim / 2))
@@ -71,7 +62,6 @@ def sinusoidal_table(max_len, dim):
     table[:, 0::2] = np.sin(angles)
     table[:, 1::2] = np.cos(angles[:, : dim // 2])
     return table.astype(np.float32)
-    ### END SOLUTION
 
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-add-positions
 def add_positions(x, table, offset=0):
@@ -82,7 +72,6 @@ def add_positions(x, table, offset=0):
     if offset < 0 or offset + T > table.shape[0]:
         raise ValueError(f"positions {offset}..{offset + T - 1} do not fit in max_len={table.shape[0]}: "
                          "use a shorter sequence or a larger max_len")
-    ### BEGIN SOLUTION
     out = x.data + table.data[offset:offset + T]
 
     def backward(g):
@@ -92,7 +81,6 @@ def add_positions(x, table, offset=0):
             gt[offset:offset + T] = g.reshape(-1, T, g.shape[-1]).sum(axis=0)
         return g, gt
     return Tensor.from_op(out, (x, table), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-positional
 class PositionalEncoding(Module):
@@ -100,14 +88,10 @@ class PositionalEncoding(Module):
 
     def __init__(self, max_len, dim):
         self.max_len, self.dim = max_len, dim
-        ### BEGIN SOLUTION
         self.table = Tensor(sinusoidal_table(max_len, dim))
-        ### END SOLUTION
 
     def forward(self, x, offset=0):
-        ### BEGIN SOLUTION
         return add_positions(x, self.table, offset)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"PositionalEncoding(max_len={self.max_len}, dim={self.dim})"
@@ -117,14 +101,10 @@ class LearnedPositionalEmbedding(Module):
 
     def __init__(self, max_len, dim, std=0.02, seed=None):
         self.max_len, self.dim = max_len, dim
-        ### BEGIN SOLUTION
         self.weight = Parameter(np.random.default_rng(seed).standard_normal((max_len, dim)) * std)
-        ### END SOLUTION
 
     def forward(self, x, offset=0):
-        ### BEGIN SOLUTION
         return add_positions(x, self.weight, offset)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"LearnedPositionalEmbedding(max_len={self.max_len}, dim={self.dim})"

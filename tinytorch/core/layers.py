@@ -17,9 +17,7 @@ class Parameter(Tensor):
     "A learnable Tensor: always `requires_grad=True` (float32 unless `dtype` says otherwise)."
 
     def __init__(self, data, dtype=None):
-        ### BEGIN SOLUTION
         super().__init__(data, dtype=dtype, requires_grad=True)
-        ### END SOLUTION
 
     def __repr__(self):
         return "Parameter" + super().__repr__()[len("Tensor"):]
@@ -35,13 +33,10 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         "`module(x)` runs `module.forward(x)`."
-        ### BEGIN SOLUTION
         return self.forward(*args, **kwargs)
-        ### END SOLUTION
 
     def members(self):
         "(name, value) for each Parameter or Module attribute, in assignment order; list/tuple items as `name.i`."
-        ### BEGIN SOLUTION
         for name, value in vars(self).items():
             if isinstance(value, (Parameter, Module)):
                 yield name, value
@@ -49,12 +44,10 @@ class Module:
                 for i, item in enumerate(value):
                     if isinstance(item, (Parameter, Module)):
                         yield f"{name}.{i}", item
-        ### END SOLUTION
 
     def named_parameters(self, prefix="", seen=None):
         "[(dotted name, Parameter)] of this module and all sub-modules, each parameter once."
         seen = set() if seen is None else seen
-        ### BEGIN SOLUTION
         out = []
         for name, value in self.members():
             if isinstance(value, Module):
@@ -63,19 +56,14 @@ class Module:
                 seen.add(id(value))
                 out.append((prefix + name, value))
         return out
-        ### END SOLUTION
 
     def parameters(self):
         "Every Parameter of this module and its sub-modules, each once."
-        ### BEGIN SOLUTION
         return [p for _, p in self.named_parameters()]
-        ### END SOLUTION
 
     def children(self):
         "The direct sub-modules, in attribute order."
-        ### BEGIN SOLUTION
         return [m for _, m in self.members() if isinstance(m, Module)]
-        ### END SOLUTION
 
     def __repr__(self):
         inner = "".join(f"\n  ({name}): " + repr(m).replace("\n", "\n  ")
@@ -86,43 +74,33 @@ class Module:
 @patch
 def train(self: Module, mode=True):
     "Set training mode (`mode=False`: evaluation) on this module and all sub-modules; returns self."
-    ### BEGIN SOLUTION
     self.training = mode
     for child in self.children():
         child.train(mode)
     return self
-    ### END SOLUTION
 
 @patch
 def eval(self: Module):
     "Evaluation mode for this module and all sub-modules; returns self."
-    ### BEGIN SOLUTION
     return self.train(False)
-    ### END SOLUTION
 
 @patch
 def zero_grad(self: Module):
     "Forget the accumulated gradient of every parameter."
-    ### BEGIN SOLUTION
     for p in self.parameters():
         p.grad = None
-    ### END SOLUTION
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-init
 def xavier_uniform(fan_in, fan_out, rng=None):
     "Glorot/Xavier: float32 `(fan_in, fan_out)` from U(-a, a), a = sqrt(6 / (fan_in + fan_out))."
     rng = np.random.default_rng() if rng is None else rng
-    ### BEGIN SOLUTION
     a = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-a, a, size=(fan_in, fan_out)).astype(np.float32)
-    ### END SOLUTION
 
 def he_normal(fan_in, fan_out, rng=None):
     "He/Kaiming for ReLU: float32 `(fan_in, fan_out)` from N(0, 2 / fan_in)."
     rng = np.random.default_rng() if rng is None else rng
-    ### BEGIN SOLUTION
     return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-    ### END SOLUTION
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-linear-op
 def linear(x, weight, bias=None):
@@ -131,7 +109,6 @@ def linear(x, weight, bias=None):
     if x.ndim == 0 or x.shape[-1] != weight.shape[0]:
         raise ValueError(f"linear: the input's last dimension must be in_features={weight.shape[0]} "
                          f"(weight shape {weight.shape}), got input shape {x.shape}")
-    ### BEGIN SOLUTION
     out = x.data @ weight.data
     if bias is not None:
         np.add(out, bias.data, out=out)
@@ -145,7 +122,6 @@ def linear(x, weight, bias=None):
         return gx, gw, rows.sum(axis=0)
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor.from_op(out, parents, backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-linear
 INITIALISERS = {"xavier": xavier_uniform, "he": he_normal}
@@ -158,16 +134,12 @@ class Linear(Module):
             raise ValueError(f"Linear: init must be one of {sorted(INITIALISERS)}, got {init!r}")
         self.in_features, self.out_features = in_features, out_features
         rng = np.random.default_rng(seed)
-        ### BEGIN SOLUTION
         self.weight = Parameter(INITIALISERS[init](in_features, out_features, rng))
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
-        ### END SOLUTION
 
     def forward(self, x):
         "Apply the layer to `x` of shape `(..., in_features)`."
-        ### BEGIN SOLUTION
         return linear(x, self.weight, self.bias)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
@@ -177,16 +149,12 @@ class Sequential(Module):
     "Apply `layers` one after another: `Sequential(a, b, c)(x) == c(b(a(x)))`."
 
     def __init__(self, *layers):
-        ### BEGIN SOLUTION
         self.layers = list(layers)
-        ### END SOLUTION
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         for layer in self.layers:
             x = layer(x)
         return x
-        ### END SOLUTION
 
     def __getitem__(self, i):
         return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
@@ -208,13 +176,11 @@ class Dropout(Module):
         self.rng = np.random.default_rng(seed)
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         if not self.training or self.p == 0.0:
             return x
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         mask = (self.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype) * x.dtype.type(scale)
         return Tensor.from_op(x.data * mask, (x,), lambda g: (g * mask,))
-        ### END SOLUTION
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
@@ -223,15 +189,12 @@ class Dropout(Module):
 @patch
 def state_dict(self: Module):
     "{dotted name: a copy of the parameter's numpy array}."
-    ### BEGIN SOLUTION
     return {name: p.data.copy() for name, p in self.named_parameters()}
-    ### END SOLUTION
 
 @patch
 def load_state_dict(self: Module, state, strict=True):
     "Copy arrays from `state` into the parameters after checking names (if `strict`) and shapes."
     params = dict(self.named_parameters())
-    ### BEGIN SOLUTION
     missing = [n for n in params if n not in state]
     unexpected = [n for n in state if n not in params]
     if strict and (missing or unexpected):
@@ -243,7 +206,6 @@ def load_state_dict(self: Module, state, strict=True):
     for name, value in state.items():
         if name in params:
             params[name].data[...] = value
-    ### END SOLUTION
     return self
 
 def npz_path(path):
@@ -255,15 +217,11 @@ def npz_path(path):
 def save(self: Module, path):
     "Write the state dict to `path` (.npz); returns the path written."
     path = npz_path(path)
-    ### BEGIN SOLUTION
     np.savez(path, **self.state_dict())
-    ### END SOLUTION
     return path
 
 @patch
 def load(self: Module, path):
     "Load parameters saved by `save(path)`; returns self."
-    ### BEGIN SOLUTION
     with np.load(npz_path(path)) as f:
         return self.load_state_dict({name: f[name] for name in f.files})
-    ### END SOLUTION

@@ -27,7 +27,6 @@ def mse_loss(pred, target):
     "Mean of (pred - target)² over all elements; one fused differentiable op."
     pred, target = to_tensor(pred), to_tensor(target)
     check_same_shape("mse_loss", pred, target)
-    ### BEGIN SOLUTION
     diff = pred.data - target.data.astype(pred.dtype)
     n = max(diff.size, 1)
     out = np.mean(diff * diff)
@@ -36,7 +35,6 @@ def mse_loss(pred, target):
         gp = diff * (g * (2 / n))
         return gp, (-gp).astype(target.dtype)
     return Tensor.from_op(out, (pred, target), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/05_losses/losses_dev.py #05-losses-cross-entropy
 def class_targets(logits, targets, ignore_index):
@@ -66,7 +64,6 @@ def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0):
     num_classes = logits.shape[-1]
     x = logits.data.reshape(-1, num_classes)
     rows, count, eps = np.arange(len(y)), max(int(valid.sum()), 1), label_smoothing
-    ### BEGIN SOLUTION
     z = x - x.max(axis=1, keepdims=True)
     e = np.exp(z)
     total = e.sum(axis=1, keepdims=True)
@@ -84,7 +81,6 @@ def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0):
         grad *= (valid.astype(x.dtype) * (g / count))[:, None]
         return (grad.reshape(logits.shape),)
     return Tensor.from_op(out, (logits,), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/05_losses/losses_dev.py #05-losses-bce
 def binary_cross_entropy_with_logits(logits, targets):
@@ -92,7 +88,6 @@ def binary_cross_entropy_with_logits(logits, targets):
     logits, targets = to_tensor(logits), to_tensor(targets)
     check_same_shape("binary_cross_entropy_with_logits", logits, targets)
     x, t = logits.data, targets.data.astype(logits.dtype)
-    ### BEGIN SOLUTION
     e = np.exp(-np.abs(x))
     n = max(x.size, 1)
     out = np.mean(np.maximum(x, 0) - t * x + np.log1p(e))
@@ -102,7 +97,6 @@ def binary_cross_entropy_with_logits(logits, targets):
         scale = g / n
         return (sig - t) * scale, (-x * scale).astype(targets.dtype)
     return Tensor.from_op(out, (logits, targets), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/05_losses/losses_dev.py #05-losses-classes
 class Loss:
@@ -116,22 +110,16 @@ class Loss:
 class MSELoss(Loss):
     "Mean squared error."
     def forward(self, pred, target):
-        ### BEGIN SOLUTION
         return mse_loss(pred, target)
-        ### END SOLUTION
 
 class CrossEntropyLoss(Loss):
     "Cross-entropy from logits with integer targets; optional ignore_index and label smoothing."
     def __init__(self, ignore_index=None, label_smoothing=0.0):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
     def forward(self, logits, targets):
-        ### BEGIN SOLUTION
         return cross_entropy(logits, targets, ignore_index=self.ignore_index, label_smoothing=self.label_smoothing)
-        ### END SOLUTION
 
 class BCEWithLogitsLoss(Loss):
     "Binary cross-entropy on logits."
     def forward(self, logits, targets):
-        ### BEGIN SOLUTION
         return binary_cross_entropy_with_logits(logits, targets)
-        ### END SOLUTION

@@ -28,18 +28,14 @@ class Optimizer:
 
     def zero_grad(self):
         "Forget every parameter's gradient."
-        ### BEGIN SOLUTION
         for p in self.params:
             p.grad = None
-        ### END SOLUTION
 
     def step(self):
         "Update every parameter that has a gradient, in place."
-        ### BEGIN SOLUTION
         for i, p in enumerate(self.params):
             if p.grad is not None:
                 self.update(p, p.grad.data, self.state.setdefault(i, {}))
-        ### END SOLUTION
 
     def update(self, p, grad, state):
         "Change `p.data` in place given its gradient `grad` (numpy) and its `state` dict."
@@ -56,7 +52,6 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
     def update(self, p, grad, state):
-        ### BEGIN SOLUTION
         g = grad + self.weight_decay * p.data if self.weight_decay else grad
         if self.momentum:
             buf = state.get("momentum_buffer")
@@ -67,7 +62,6 @@ class SGD(Optimizer):
                 buf += g
             g = g + self.momentum * buf if self.nesterov else buf
         p.data -= self.lr * g
-        ### END SOLUTION
 
 # %% ../../modules/source/06_optimizers/optimizers_dev.py #06-optimizers-adam
 class Adam(Optimizer):
@@ -82,7 +76,6 @@ class Adam(Optimizer):
         self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
 
     def update(self, p, grad, state):
-        ### BEGIN SOLUTION
         b1, b2 = self.betas
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
@@ -98,7 +91,6 @@ class Adam(Optimizer):
         v += (1 - b2) * grad * grad
         denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + self.eps
         p.data -= (self.lr / (1 - b1 ** t)) * m / denom
-        ### END SOLUTION
 
 class AdamW(Adam):
     "Adam with decoupled weight decay `p ← p·(1 − lr·λ)`, as in torch.optim.AdamW."
@@ -116,14 +108,11 @@ def copy_state(state):
 @patch
 def state_dict(self: Optimizer):
     "{'lr': the learning rate, 'state': {position: {name: numpy array or step count}}} (copies)."
-    ### BEGIN SOLUTION
     return {"lr": self.lr, "state": copy_state(self.state)}
-    ### END SOLUTION
 
 @patch
 def load_state_dict(self: Optimizer, state_dict):
     "Restore `lr` and the per-parameter state, checking positions and shapes."
-    ### BEGIN SOLUTION
     state = {int(i): s for i, s in state_dict["state"].items()}
     for i, s in state.items():
         if not 0 <= i < len(self.params):
@@ -134,7 +123,6 @@ def load_state_dict(self: Optimizer, state_dict):
                                  f"the parameter has shape {self.params[i].shape}")
     self.lr = state_dict["lr"]
     self.state = copy_state(state)
-    ### END SOLUTION
 
 # %% ../../modules/source/06_optimizers/optimizers_dev.py #06-optimizers-schedules
 class LRScheduler:
@@ -171,9 +159,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, t):
-        ### BEGIN SOLUTION
         return self.base_lr * self.gamma ** (t // self.step_size)
-        ### END SOLUTION
 
 class CosineWarmupLR(LRScheduler):
     "Linear warm-up over `warmup_steps`, then half a cosine down to `min_lr` at `total_steps`."
@@ -186,24 +172,20 @@ class CosineWarmupLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr_at(self, t):
-        ### BEGIN SOLUTION
         if t < self.warmup_steps:
             return self.base_lr * (t + 1) / self.warmup_steps
         if t >= self.total_steps:
             return self.min_lr
         progress = (t - self.warmup_steps) / (self.total_steps - self.warmup_steps)
         return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * progress))
-        ### END SOLUTION
 
 # %% ../../modules/source/06_optimizers/optimizers_dev.py #06-optimizers-clip
 def clip_grad_norm(params, max_norm):
     "Scale all gradients together so their global L2 norm is at most `max_norm`; returns the norm before."
     grads = [p.grad for p in params if p.grad is not None]
-    ### BEGIN SOLUTION
     total = math.sqrt(sum(float(np.sum(np.square(g.data, dtype=np.float64))) for g in grads))
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:
             g.data = g.data * g.data.dtype.type(coef)
     return total
-    ### END SOLUTION

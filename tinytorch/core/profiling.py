@@ -40,7 +40,6 @@ def flop_key(name):
 def op_flops(name, in_shapes, out_shape):
     "Forward FLOPs of one call of op `name`, from its inputs' shapes and its output's shape."
     key, n = flop_key(name), int(np.prod(out_shape, dtype=np.int64))
-    ### BEGIN SOLUTION
     bias = n if len(in_shapes) > 2 else 0
     if key in ("matmul", "linear"):
         return 2 * n * int(in_shapes[0][-1]) + bias
@@ -56,14 +55,11 @@ def op_flops(name, in_shapes, out_shape):
     if key in MOVEMENT:
         return 0
     return PER_ELEMENT.get(key, 1) * n
-    ### END SOLUTION
 
 # %% ../../modules/source/14_profiling/profiling_dev.py #14-profiling-find-ops
 def makes_nodes(code):
     "Whether compiled `code`, or a function defined inside it, mentions `from_op`."
-    ### BEGIN SOLUTION
     return "from_op" in code.co_names or any(isinstance(c, types.CodeType) and makes_nodes(c) for c in code.co_consts)
-    ### END SOLUTION
 
 def find_ops(namespace=None):
     "`(owner, attribute, function, name)` for every function or method that makes graph nodes in the loaded tinytorch modules and in `namespace` (a dict of globals)."
@@ -73,7 +69,6 @@ def find_ops(namespace=None):
         spaces.append((namespace, namespace, namespace.get("__name__")))
     found = []
     for owner, space, module_name in spaces:
-        ### BEGIN SOLUTION
         for attr, value in list(space.items()):
             if isinstance(value, types.FunctionType) and makes_nodes(value.__code__):
                 found.append((owner, attr, value, clean_name(value.__name__)))
@@ -81,7 +76,6 @@ def find_ops(namespace=None):
                 for a, v in list(vars(value).items()):
                     if isinstance(v, types.FunctionType) and a != "from_op" and makes_nodes(v.__code__):
                         found.append((value, a, v, clean_name(a, value)))
-        ### END SOLUTION
     return found
 
 # %% ../../modules/source/14_profiling/profiling_dev.py #14-profiling-stats
@@ -152,7 +146,6 @@ class Profiler:
         "`fn` wrapped so each call adds its self time (inclusive minus nested ops) to `name`'s forward time."
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            ### BEGIN SOLUTION
             frame = [name, 0.0, []]
             self._stack.append(frame)
             start = time.perf_counter()
@@ -168,7 +161,6 @@ class Profiler:
                 stat.fwd_time += elapsed - frame[1]
                 if frame[2]:
                     frame[2][0]["fwd_time"] = elapsed - frame[1]
-            ### END SOLUTION
         return timed
 
     def _timed_backward(self, backward, name, event):
@@ -177,7 +169,6 @@ class Profiler:
         def timed_backward(grad):
             if Profiler.active is not self:
                 return backward(grad)
-            ### BEGIN SOLUTION
             start = time.perf_counter()
             grads = backward(grad)
             elapsed = time.perf_counter() - start
@@ -187,7 +178,6 @@ class Profiler:
             if event is not None:
                 event["bwd_time"] += elapsed
             return grads
-            ### END SOLUTION
         return timed_backward
 
     def _hook(self, original):
@@ -197,7 +187,6 @@ class Profiler:
             start = time.perf_counter()
             frame = self._stack[-1] if self._stack else None
             name = frame[0] if frame else clean_name(sys._getframe(1).f_code.co_name)
-            ### BEGIN SOLUTION
             in_shapes = [p.shape for p in parents]
             stat = self._stat(name)
             stat.flops += op_flops(name, in_shapes, out.shape)
@@ -215,7 +204,6 @@ class Profiler:
                     frame[2].append(event)
             if out.requires_grad:
                 out._backward = self._timed_backward(out._backward, name, event)
-            ### END SOLUTION
             spent = time.perf_counter() - start
             self.overhead += spent
             if frame is not None:
@@ -226,7 +214,6 @@ class Profiler:
     def __enter__(self):
         if Profiler.active is not None:
             raise RuntimeError("a Profiler is already active: profilers do not nest")
-        ### BEGIN SOLUTION
         try:
             wrappers, done = {}, set()
             for owner, attr, fn, name in find_ops(sys._getframe(1).f_globals):
@@ -243,16 +230,13 @@ class Profiler:
         Profiler.active = self
         self._start = time.perf_counter()
         return self
-        ### END SOLUTION
 
     def __exit__(self, *exc_info):
-        ### BEGIN SOLUTION
         self.wall_time += time.perf_counter() - self._start
         Profiler.active = None
         self._stack.clear()
         self._unpatch()
         return False  # an exception inside the block propagates
-        ### END SOLUTION
 
 # %% ../../modules/source/14_profiling/profiling_dev.py #14-profiling-table
 def _fmt(value, width, digits):
@@ -268,7 +252,6 @@ def table(self: Profiler, limit=None):
     op_time = sum(s.time for s in rows)
     header = COLUMNS[0][0].ljust(COLUMNS[0][1]) + "".join(f"{c:>{w}}" for c, w in COLUMNS[1:])
     lines = [header, "-" * len(header)]
-    ### BEGIN SOLUTION
     def row(name, calls, fwd, bwd_calls, bwd, flops, bytes_in, bytes_out, untimed):
         rate = flops / fwd / 1e9 if fwd > 0 and not untimed else None
         share = 100 * (fwd + bwd) / op_time if op_time > 0 else 0.0
@@ -291,5 +274,4 @@ def table(self: Profiler, limit=None):
     if any(s.untimed for s in rows):
         lines.append("* made nodes from a function the profiler could not wrap: forward time not measured "
                      "(it is counted outside ops)")
-    ### END SOLUTION
     return "\n".join(lines)

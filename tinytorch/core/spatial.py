@@ -18,9 +18,7 @@ def pair(v):
 
 def conv_output_size(n, kernel, stride=1, padding=0):
     "How many positions a kernel of size `kernel` fits along an axis of size `n` (padded by `padding` each side)."
-    ### BEGIN SOLUTION
     return (n + 2 * padding - kernel) // stride + 1
-    ### END SOLUTION
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-im2col
 def pad_channels_first(x, padding):
@@ -38,11 +36,9 @@ def im2col(x, kernel, stride=1, padding=0):
         raise ValueError(f"a {kh}x{kw} kernel does not fit an input of size {h}x{w} with padding {(ph, pw)}")
     xp = pad_channels_first(x, (ph, pw))
     cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
-    ### BEGIN SOLUTION
     for i in range(kh):
         for j in range(kw):
             cols[:, i, j] = xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
-    ### END SOLUTION
     return cols.reshape(c * kh * kw, n * oh * ow), (oh, ow)
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-col2im
@@ -52,11 +48,9 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
     oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     blocks = cols.reshape(c, kh, kw, n, oh, ow)
     xp = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    ### BEGIN SOLUTION
     for i in range(kh):
         for j in range(kw):
             xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += blocks[:, i, j]
-    ### END SOLUTION
     return np.ascontiguousarray(xp[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3))
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-conv2d
@@ -67,7 +61,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         raise ValueError(f"conv2d: input must be (N, C, H, W) and weight (out, C, kh, kw) with the same C; "
                          f"got input {x.shape} and weight {weight.shape}")
     o, kernel = weight.shape[0], weight.shape[2:]
-    ### BEGIN SOLUTION
     cols, (oh, ow) = im2col(x.data, kernel, stride, padding)
     w2 = weight.data.reshape(o, -1)
     out = w2 @ cols
@@ -80,7 +73,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         gw = (g2 @ cols.T).reshape(weight.shape) if weight.requires_grad else None
         gx = col2im(w2.T @ g2, x.shape, kernel, stride, padding) if x.requires_grad else None
         return (gx, gw) if bias is None else (gx, gw, g2.sum(axis=1))
-    ### END SOLUTION
     return Tensor.from_op(out, (x, weight) if bias is None else (x, weight, bias), backward)
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-pooling
@@ -100,7 +92,6 @@ def max_pool2d(x, kernel_size, stride=None):
     check_pool_input(x, "max_pool2d")
     stride = kernel_size if stride is None else stride
     cols, shape = pool_columns(x, kernel_size, stride)
-    ### BEGIN SOLUTION
     where = np.arange(cols.shape[1])
     idx = cols.argmax(axis=0)
     out = cols[idx, where].reshape(shape)
@@ -109,7 +100,6 @@ def max_pool2d(x, kernel_size, stride=None):
         gcols = np.zeros_like(cols)
         gcols[idx, where] = g.reshape(-1)
         return (col2im(gcols, (shape[0] * shape[1], 1) + x.shape[2:], kernel_size, stride).reshape(x.shape),)
-    ### END SOLUTION
     return Tensor.from_op(out, (x,), backward)
 
 def avg_pool2d(x, kernel_size, stride=None):
@@ -118,14 +108,12 @@ def avg_pool2d(x, kernel_size, stride=None):
     check_pool_input(x, "avg_pool2d")
     stride = kernel_size if stride is None else stride
     cols, shape = pool_columns(x, kernel_size, stride)
-    ### BEGIN SOLUTION
     k = cols.shape[0]
     out = cols.mean(axis=0).reshape(shape)
 
     def backward(g):
         gcols = np.broadcast_to(g.reshape(1, -1) / k, cols.shape)
         return (col2im(gcols, (shape[0] * shape[1], 1) + x.shape[2:], kernel_size, stride).reshape(x.shape),)
-    ### END SOLUTION
     return Tensor.from_op(out, (x,), backward)
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-layers
@@ -137,16 +125,12 @@ class Conv2d(Module):
         self.kernel_size, self.stride, self.padding = pair(kernel_size), stride, padding
         kh, kw = self.kernel_size
         rng = np.random.default_rng(seed)
-        ### BEGIN SOLUTION
         w = he_normal(in_channels * kh * kw, out_channels, rng).T.reshape(out_channels, in_channels, kh, kw)
         self.weight = Parameter(np.ascontiguousarray(w))
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32)) if bias else None
-        ### END SOLUTION
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return conv2d(x, self.weight, self.bias, self.stride, self.padding)
-        ### END SOLUTION
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -159,9 +143,7 @@ class MaxPool2d(Module):
         self.kernel_size, self.stride = kernel_size, stride
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return max_pool2d(x, self.kernel_size, self.stride)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
@@ -173,9 +155,7 @@ class AvgPool2d(Module):
         self.kernel_size, self.stride = kernel_size, stride
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return avg_pool2d(x, self.kernel_size, self.stride)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
@@ -184,6 +164,4 @@ class Flatten(Module):
     "(N, d1, d2, ...) -> (N, d1*d2*...): keeps the batch axis, joins the rest."
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return x.reshape(x.shape[0], -1)
-        ### END SOLUTION

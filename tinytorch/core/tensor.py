@@ -14,13 +14,11 @@ class Tensor:
     __array_priority__ = 1000  # so `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        ### BEGIN SOLUTION
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=dtype)
         if dtype is None and arr.dtype.kind == "f" and arr.dtype != np.float32:
             arr = arr.astype(np.float32)
-        ### END SOLUTION
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got dtype {arr.dtype}")
         self.data = arr
@@ -62,40 +60,28 @@ class Tensor:
 # %% ../../modules/source/01_tensor/tensor_dev.py #01-tensor-creation
 def zeros(*shape, dtype=np.float32, requires_grad=False):
     "A tensor of zeros with the given shape."
-    ### BEGIN SOLUTION
     return Tensor(np.zeros(shape), dtype=dtype, requires_grad=requires_grad)
-    ### END SOLUTION
 
 def ones(*shape, dtype=np.float32, requires_grad=False):
     "A tensor of ones with the given shape."
-    ### BEGIN SOLUTION
     return Tensor(np.ones(shape), dtype=dtype, requires_grad=requires_grad)
-    ### END SOLUTION
 
 def full(shape, value, dtype=np.float32):
     "A tensor of the given shape filled with `value`."
-    ### BEGIN SOLUTION
     return Tensor(np.full(shape, value), dtype=dtype)
-    ### END SOLUTION
 
 def arange(start, stop=None, step=1, dtype=None):
     "Evenly spaced values in [start, stop), like `np.arange` (integers stay integers)."
-    ### BEGIN SOLUTION
     return Tensor(np.arange(start, stop, step) if stop is not None else np.arange(start), dtype=dtype)
-    ### END SOLUTION
 
 def randn(*shape, seed=None, requires_grad=False):
     "Standard-normal float32 samples; the same `seed` gives the same numbers."
-    ### BEGIN SOLUTION
     rng = np.random.default_rng(seed)
     return Tensor(rng.standard_normal(shape, dtype=np.float32), requires_grad=requires_grad)
-    ### END SOLUTION
 
 def rand(*shape, seed=None):
     "Uniform float32 samples in [0, 1); the same `seed` gives the same numbers."
-    ### BEGIN SOLUTION
     return Tensor(np.random.default_rng(seed).random(shape, dtype=np.float32))
-    ### END SOLUTION
 
 # %% ../../modules/source/01_tensor/tensor_dev.py #01-tensor-elementwise
 def data_of(x):
@@ -109,57 +95,43 @@ def wrap(out):
 
 def elementwise(fn, a, b, name):
     "Apply the numpy function `fn` to `a` and `b` with broadcasting; name both shapes if they clash."
-    ### BEGIN SOLUTION
     a, b = data_of(a), data_of(b)
     try:
         return wrap(fn(a, b))
     except ValueError:
         raise ValueError(f"{name}: cannot broadcast shapes {np.shape(a)} and {np.shape(b)}; "
                          "aligned from the right, each dimension pair must be equal or contain a 1") from None
-    ### END SOLUTION
 
 # %% ../../modules/source/01_tensor/tensor_dev.py #01-tensor-operators
 @patch
 def __add__(self: Tensor, other):
     "Element-wise `self + other`."
-    ### BEGIN SOLUTION
     return elementwise(np.add, self, other, "add")
-    ### END SOLUTION
 
 @patch
 def __sub__(self: Tensor, other):
     "Element-wise `self - other`."
-    ### BEGIN SOLUTION
     return elementwise(np.subtract, self, other, "sub")
-    ### END SOLUTION
 
 @patch
 def __mul__(self: Tensor, other):
     "Element-wise `self * other`."
-    ### BEGIN SOLUTION
     return elementwise(np.multiply, self, other, "mul")
-    ### END SOLUTION
 
 @patch
 def __truediv__(self: Tensor, other):
     "Element-wise `self / other`."
-    ### BEGIN SOLUTION
     return elementwise(np.divide, self, other, "div")
-    ### END SOLUTION
 
 @patch
 def __pow__(self: Tensor, exponent):
     "Element-wise `self ** exponent` for a number `exponent`."
-    ### BEGIN SOLUTION
     return elementwise(np.power, self, exponent, "pow")
-    ### END SOLUTION
 
 @patch
 def __neg__(self: Tensor):
     "Element-wise `-self`."
-    ### BEGIN SOLUTION
     return wrap(-self.data)
-    ### END SOLUTION
 
 @patch
 def __radd__(self: Tensor, other): return self + other
@@ -174,7 +146,6 @@ def __rtruediv__(self: Tensor, other): return elementwise(np.divide, other, self
 @patch
 def matmul(self: Tensor, other):
     "Matrix product `self @ other`; leading (batch) dimensions broadcast."
-    ### BEGIN SOLUTION
     a, b = self.data, data_of(other)
     if a.ndim == 0 or np.ndim(b) == 0:
         raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and "
@@ -187,7 +158,6 @@ def matmul(self: Tensor, other):
         return wrap(np.matmul(a, b))
     except ValueError:
         raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot broadcast") from None
-    ### END SOLUTION
 
 @patch
 def __matmul__(self: Tensor, other): return self.matmul(other)
@@ -198,47 +168,37 @@ def __rmatmul__(self: Tensor, other): return Tensor(other).matmul(self)
 @patch
 def sum(self: Tensor, axis=None, keepdims=False):
     "Sum over `axis` (all elements when None)."
-    ### BEGIN SOLUTION
     return wrap(np.sum(self.data, axis=axis, keepdims=keepdims))
-    ### END SOLUTION
 
 @patch
 def mean(self: Tensor, axis=None, keepdims=False):
     "Mean over `axis` (all elements when None)."
-    ### BEGIN SOLUTION
     return wrap(np.mean(self.data, axis=axis, keepdims=keepdims))
-    ### END SOLUTION
 
 @patch
 def max(self: Tensor, axis=None, keepdims=False):
     "Maximum over `axis` (all elements when None)."
-    ### BEGIN SOLUTION
     return wrap(np.max(self.data, axis=axis, keepdims=keepdims))
-    ### END SOLUTION
 
 # %% ../../modules/source/01_tensor/tensor_dev.py #01-tensor-shape-ops
 @patch
 def reshape(self: Tensor, *shape):
     "The same elements with a new shape; accepts `reshape(2, 3)` or `reshape((2, 3))`, and one -1."
-    ### BEGIN SOLUTION
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
         return wrap(self.data.reshape(shape))
     except ValueError:
         raise ValueError(f"reshape: cannot view shape {self.shape} ({self.size} elements) as {shape}") from None
-    ### END SOLUTION
 
 @patch
 def transpose(self: Tensor, *axes):
     "Permute dimensions by `axes`; with none given, swap the last two."
-    ### BEGIN SOLUTION
     if not axes:
         axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2) if self.ndim >= 2 else ()
     elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     return wrap(np.transpose(self.data, axes or None))
-    ### END SOLUTION
 
 Tensor.T = property(lambda self: self.transpose(), doc="The last two dimensions swapped.")
 
@@ -251,17 +211,13 @@ def index_of(key):
 @patch
 def __getitem__(self: Tensor, key):
     "Indexing and slicing as in numpy; integer Tensors can index too."
-    ### BEGIN SOLUTION
     return wrap(self.data[index_of(key)])
-    ### END SOLUTION
 
 # %% ../../modules/source/01_tensor/tensor_dev.py #01-tensor-compare-math
 @patch
 def __eq__(self: Tensor, other):
     "Element-wise `==` as a boolean Tensor."
-    ### BEGIN SOLUTION
     return elementwise(np.equal, self, other, "eq")
-    ### END SOLUTION
 
 @patch
 def __ne__(self: Tensor, other): return elementwise(np.not_equal, self, other, "ne")
@@ -277,13 +233,9 @@ def __ge__(self: Tensor, other): return elementwise(np.greater_equal, self, othe
 @patch
 def exp(self: Tensor):
     "Element-wise e**x."
-    ### BEGIN SOLUTION
     return wrap(np.exp(self.data))
-    ### END SOLUTION
 
 @patch
 def log(self: Tensor):
     "Element-wise natural logarithm."
-    ### BEGIN SOLUTION
     return wrap(np.log(self.data))
-    ### END SOLUTION

@@ -27,14 +27,12 @@ class CharTokenizer:
 
     def fit(self, corpus):
         "Build the vocabulary from the distinct characters of `corpus` (sorted); returns self."
-        ### BEGIN SOLUTION
         chars = sorted(set(corpus))
         self.itos = ([self.UNK] if self.unknown == "unk" else []) + chars
         self.stoi = {s: i for i, s in enumerate(self.itos)}
         codes = np.array([ord(c) for c in chars], dtype=np.int64)
         self._table = np.full(codes.max(initial=0) + 2, -1, dtype=np.int64)  # code point -> id; last slot -1
         self._table[codes] = np.arange(len(codes)) + (self.unknown == "unk")
-        ### END SOLUTION
         return self
 
     @property
@@ -47,7 +45,6 @@ class CharTokenizer:
 
     def encode(self, text):
         "The token ids of `text` as an int64 array."
-        ### BEGIN SOLUTION
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         ids = self._table.take(codes, mode="clip")  # code points past the table hit its last slot, -1
         unknown = ids < 0
@@ -60,55 +57,45 @@ class CharTokenizer:
                                  f"({self.vocab_size} characters); build the tokenizer from a corpus that "
                                  "contains it, or use unknown='unk'")
         return ids
-        ### END SOLUTION
 
     def decode(self, ids):
         "The text of a sequence of token ids (a list, numpy array or integer Tensor)."
         ids = np.asarray(getattr(ids, "data", ids)).reshape(-1)
-        ### BEGIN SOLUTION
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             bad = ids[(ids < 0) | (ids >= self.vocab_size)][0]
             raise ValueError(f"token id {bad} is outside the vocabulary [0, {self.vocab_size})")
         return "".join([self.itos[i] for i in ids.tolist()])
-        ### END SOLUTION
 
 # %% ../../modules/source/10_tokenization/tokenization_dev.py #10-tokenization-char-save
 @patch
 def save(self: CharTokenizer, path):
     "Write the vocabulary and policy to `path` as JSON."
-    ### BEGIN SOLUTION
     chars = self.itos[1:] if self.unknown == "unk" else self.itos
     Path(path).write_text(json.dumps({"type": "char", "unknown": self.unknown, "chars": chars},
                                      ensure_ascii=False), encoding="utf-8")
-    ### END SOLUTION
 
 @patch(cls_method=True)
 def load(cls: CharTokenizer, path):
     "A CharTokenizer read back from a JSON file written by `save`."
-    ### BEGIN SOLUTION
     d = json.loads(Path(path).read_text(encoding="utf-8"))
     if d.get("type") != "char":
         raise ValueError(f"{path} does not hold a character tokenizer (type {d.get('type')!r})")
     return cls("".join(d["chars"]), unknown=d["unknown"])
-    ### END SOLUTION
 
 # %% ../../modules/source/10_tokenization/tokenization_dev.py #10-tokenization-bpe-steps
 def most_frequent_pair(ids, n_tokens):
     "The most frequent adjacent pair `(a, b)` in the int array `ids` (ids < n_tokens) and its count."
-    ### BEGIN SOLUTION
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size < 2:
         return None, 0
     counts = np.bincount(ids[:-1] * n_tokens + ids[1:])
     best = int(np.argmax(counts))
     return (best // n_tokens, best % n_tokens), int(counts[best])
-    ### END SOLUTION
 
 def merge_pair(ids, pair, new_id):
     "Replace each non-overlapping occurrence (left to right) of `pair` in `ids` by `new_id`."
     ids = np.asarray(ids, dtype=np.int64)
     a, b = pair
-    ### BEGIN SOLUTION
     idx = np.flatnonzero((ids[:-1] == a) & (ids[1:] == b))
     if idx.size == 0:
         return ids
@@ -120,7 +107,6 @@ def merge_pair(ids, pair, new_id):
     alive = np.ones(ids.size, dtype=bool)
     alive[keep + 1] = False
     return out[alive]
-    ### END SOLUTION
 
 # %% ../../modules/source/10_tokenization/tokenization_dev.py #10-tokenization-bpe
 class BPETokenizer:
@@ -149,52 +135,41 @@ class BPETokenizer:
         "Learn merges from `text` until the vocabulary has `vocab_size` tokens; returns self."
         self.merges, self.vocab = [], self.vocab[:256]
         ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64)
-        ### BEGIN SOLUTION
         while self.vocab_size < self.target_size:
             pair, count = most_frequent_pair(ids, self.target_size)
             if count < 2:
                 break
             ids = merge_pair(ids, pair, self.vocab_size)
             self._add_merge(pair)
-        ### END SOLUTION
         return self
 
     def encode(self, text):
         "The token ids of `text` as an int64 array (the merges applied in the order learned)."
         ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64)
-        ### BEGIN SOLUTION
         for k, pair in enumerate(self.merges):
             ids = merge_pair(ids, pair, 256 + k)
         return ids
-        ### END SOLUTION
 
     def decode(self, ids):
         "The text of a sequence of token ids (invalid UTF-8 shown as U+FFFD)."
         ids = np.asarray(getattr(ids, "data", ids)).reshape(-1)
-        ### BEGIN SOLUTION
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
         return b"".join([self.vocab[i] for i in ids.tolist()]).decode("utf-8", errors="replace")
-        ### END SOLUTION
 
     def compression_ratio(self, text):
         "Characters per token on `text` (1.0 would be no better than characters)."
-        ### BEGIN SOLUTION
         return len(text) / max(len(self.encode(text)), 1)
-        ### END SOLUTION
 
 # %% ../../modules/source/10_tokenization/tokenization_dev.py #10-tokenization-bpe-save
 @patch
 def save(self: BPETokenizer, path):
     "Write the merges (in order) to `path` as JSON."
-    ### BEGIN SOLUTION
     Path(path).write_text(json.dumps({"type": "bpe", "vocab_size": self.target_size, "merges": self.merges}))
-    ### END SOLUTION
 
 @patch(cls_method=True)
 def load(cls: BPETokenizer, path):
     "A BPETokenizer read back from a JSON file written by `save`."
-    ### BEGIN SOLUTION
     d = json.loads(Path(path).read_text())
     if d.get("type") != "bpe":
         raise ValueError(f"{path} does not hold a BPE tokenizer (type {d.get('type')!r})")
@@ -202,4 +177,3 @@ def load(cls: BPETokenizer, path):
     for pair in d["merges"]:
         tok._add_merge(pair)
     return tok
-    ### END SOLUTION

@@ -32,10 +32,8 @@ def predictions(outputs, labels):
 
 def accuracy(logits, labels):
     "The fraction of examples predicted correctly (see `predictions`), as a float."
-    ### BEGIN SOLUTION
     labels = as_array(labels)
     return float(np.mean(predictions(logits, labels) == labels)) if labels.size else 0.0
-    ### END SOLUTION
 
 def confusion_matrix(preds, labels, num_classes):
     "int64 (C, C) counts: row = true class, column = predicted class; `preds` may also be logits (..., C)."
@@ -48,17 +46,13 @@ def confusion_matrix(preds, labels, num_classes):
     for name, a in (("predictions", preds), ("labels", labels)):
         if a.size and (a.min() < 0 or a.max() >= num_classes):
             raise ValueError(f"confusion_matrix: {name} must lie in 0..{num_classes - 1}, found {a.min()}..{a.max()}")
-    ### BEGIN SOLUTION
     return np.bincount(labels * num_classes + preds, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-    ### END SOLUTION
 
 # %% ../../modules/source/08_training/training_dev.py #08-training-progress
 def progress_line(done, total, loss, rate, width=20, prefix=""):
     "One line of a text progress bar: `prefix[####------] done/total loss L | R ex/s`."
-    ### BEGIN SOLUTION
     filled = round(width * done / total) if total else width
     return f"{prefix}[{'#' * filled}{'-' * (width - filled)}] {done}/{total} loss {loss:.4f} | {rate:,.0f} ex/s"
-    ### END SOLUTION
 
 def in_notebook():
     "True inside a Jupyter kernel."
@@ -107,7 +101,6 @@ class EarlyStopping:
 
     def step(self, value):
         "Record one epoch's `value`; True when it is a new best (better by more than `min_delta`)."
-        ### BEGIN SOLUTION
         value = float(value)
         if self.best is None:
             better = not np.isnan(value)
@@ -121,7 +114,6 @@ class EarlyStopping:
             self.bad_epochs += 1
         self.stop = self.patience is not None and self.bad_epochs >= self.patience
         return better
-        ### END SOLUTION
 
     def state_dict(self):
         return {"best": self.best, "bad_epochs": self.bad_epochs, "stop": self.stop}
@@ -134,17 +126,14 @@ def save_checkpoint(path, state):
     "Write `state` (dicts of numbers and arrays) to `path` atomically with pickle; returns the path."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ### BEGIN SOLUTION
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
     return path
-    ### END SOLUTION
 
 def load_checkpoint(path):
     "The state written by `save_checkpoint`; FileNotFoundError or ValueError naming `path` otherwise."
-    ### BEGIN SOLUTION
     try:
         with open(path, "rb") as f:
             return pickle.load(f)
@@ -152,7 +141,6 @@ def load_checkpoint(path):
         raise FileNotFoundError(f"no checkpoint at {path}") from None
     except Exception as err:  # a damaged pickle fails in many ways
         raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err})") from None
-    ### END SOLUTION
 
 def module_generators(model):
     "The numpy random generators held by `model` and its sub-modules (e.g. Dropout's), in a fixed order."
@@ -204,7 +192,6 @@ class Trainer:
 
     def train_step(self, x, y):
         "One gradient step on the batch (x, y); returns (loss as a float, the model's outputs)."
-        ### BEGIN SOLUTION
         out = self.model(x)
         loss = self.loss_fn(out, y)
         self.optimizer.zero_grad()
@@ -215,7 +202,6 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_every == "step":
             self.scheduler.step()
         return loss.item(), out
-        ### END SOLUTION
 
     def train_epoch(self, loader, prefix="", keep_open=False):
         "One pass of train_step over `loader` in training mode; the mean loss and metrics, throughput, seconds."
@@ -237,7 +223,6 @@ class Trainer:
     def evaluate(self, loader):
         "Mean loss and metrics over `loader`: eval mode, no graph; the model's mode is restored afterwards."
         was_training = self.model.training
-        ### BEGIN SOLUTION
         self.model.eval()
         sums, n = {}, 0
         try:
@@ -248,7 +233,6 @@ class Trainer:
         finally:
             self.model.train(was_training)
         return {k: v / max(n, 1) for k, v in sums.items()}
-        ### END SOLUTION
 
     def predict(self, loader):
         "(predicted classes, labels) over `loader`, in eval mode without a graph."
@@ -267,19 +251,16 @@ class Trainer:
 @patch
 def state_dict(self: Trainer):
     "Everything needed to resume: epoch, model, optimiser, schedule, history, early stopping, best weights, random state."
-    ### BEGIN SOLUTION
     return {"epoch": self.epoch, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "history": {k: list(v) for k, v in self.history.items()},
             "early_stopping": self.stopper.state_dict(), "best_model": self.best_model,
             "rngs": {"loader": self.train_loader.state_dict() if self.train_loader is not None else None,
                      "model": [g.bit_generator.state for g in module_generators(self.model)]}}
-    ### END SOLUTION
 
 @patch
 def load_state_dict(self: Trainer, state):
     "Restore what `state_dict` returned (the same model, optimiser and loader set-up)."
-    ### BEGIN SOLUTION
     self.epoch, self.best_model = state["epoch"], state["best_model"]
     self.model.load_state_dict(state["model"])
     self.optimizer.load_state_dict(state["optimizer"])
@@ -291,7 +272,6 @@ def load_state_dict(self: Trainer, state):
         self.train_loader.load_state_dict(state["rngs"]["loader"])
     for g, s in zip(module_generators(self.model), state["rngs"]["model"]):
         g.bit_generator.state = s
-    ### END SOLUTION
 
 @patch
 def save(self: Trainer, name):
@@ -322,7 +302,6 @@ def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None,
     self.stopper = EarlyStopping(patience, min_delta, "min" if monitor.endswith("loss") else "max")
     if resume and self.checkpoint_dir and (self.checkpoint_dir / "last.ckpt").is_file():
         self.load_state_dict(load_checkpoint(self.checkpoint_dir / "last.ckpt"))
-    ### BEGIN SOLUTION
     while self.epoch < epochs and not self.stopper.stop:
         train_stats = self.train_epoch(train, prefix=f"epoch {self.epoch + 1}/{epochs} ", keep_open=True)
         val_stats = self.evaluate(val) if val is not None else {}
@@ -334,7 +313,6 @@ def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None,
         self.save("last")
     if restore_best and self.best_model is not None:
         self.model.load_state_dict(self.best_model)
-    ### END SOLUTION
     if plot:
         plot_history(self.history, plot)
     return self.history
@@ -344,7 +322,6 @@ def plot_history(history, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display needed, any backend untouched
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
-    ### BEGIN SOLUTION
     names = [m for m in ("loss", "accuracy") if history.get(f"train_{m}")]
     fig = Figure(figsize=(4.5 * len(names), 3.2))
     FigureCanvasAgg(fig)
@@ -360,4 +337,3 @@ def plot_history(history, path):
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     return Path(path)
-    ### END SOLUTION

@@ -21,7 +21,6 @@ def layer_norm(x, gamma, beta, eps=1e-5):
                          f"got {gamma.shape} and {beta.shape}")
     x2 = x.data.reshape(-1, d)
     mean_vec = np.full(d, 1.0 / d, dtype=x.dtype)                        # x2 @ mean_vec = row means
-    ### BEGIN SOLUTION
     xhat = x2 - (x2 @ mean_vec)[:, None]
     var = np.einsum("ij,ij->i", xhat, xhat) / d
     rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)[:, None]
@@ -37,7 +36,6 @@ def layer_norm(x, gamma, beta, eps=1e-5):
         dx *= rstd
         return dx.reshape(x.shape), np.einsum("ij,ij->j", g2, xhat), g2.sum(axis=0)
     return Tensor.from_op(out.reshape(x.shape), (x, gamma, beta), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/13_transformers/transformers_dev.py #13-transformers-layernorm
 class LayerNorm(Module):
@@ -45,15 +43,11 @@ class LayerNorm(Module):
 
     def __init__(self, dim, eps=1e-5):
         self.dim, self.eps = dim, eps
-        ### BEGIN SOLUTION
         self.gamma = Parameter(np.ones(dim, dtype=np.float32))
         self.beta = Parameter(np.zeros(dim, dtype=np.float32))
-        ### END SOLUTION
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return layer_norm(x, self.gamma, self.beta, self.eps)
-        ### END SOLUTION
 
     def __repr__(self):
         return f"LayerNorm({self.dim}, eps={self.eps})"
@@ -66,7 +60,6 @@ def gelu_tanh(x):
     "GELU with the tanh approximation, as one fused op with few temporaries."
     a = x.data
     k, c = a.dtype.type(GELU_K), a.dtype.type(GELU_C)
-    ### BEGIN SOLUTION
     a2 = a * a
     t = a2 * c
     t += 1
@@ -87,7 +80,6 @@ def gelu_tanh(x):
         d *= g
         return (d,)
     return Tensor.from_op(out, (x,), backward)
-    ### END SOLUTION
 
 # %% ../../modules/source/13_transformers/transformers_dev.py #13-transformers-feedforward
 class FeedForward(Module):
@@ -95,16 +87,12 @@ class FeedForward(Module):
 
     def __init__(self, d_model, d_ff, dropout=0.0, seed=None):
         self.d_model, self.d_ff = d_model, d_ff
-        ### BEGIN SOLUTION
         self.fc1 = Linear(d_model, d_ff, seed=seed)
         self.fc2 = Linear(d_ff, d_model, seed=None if seed is None else seed + 1)
         self.drop = Dropout(dropout, seed=None if seed is None else seed + 2)
-        ### END SOLUTION
 
     def forward(self, x):
-        ### BEGIN SOLUTION
         return self.drop(self.fc2(gelu_tanh(self.fc1(x))))
-        ### END SOLUTION
 
     def __repr__(self):
         return f"FeedForward(d_model={self.d_model}, d_ff={self.d_ff}, dropout={self.drop.p})"
@@ -120,15 +108,11 @@ class TransformerBlock(Module):
     def __init__(self, d_model, n_heads, d_ff, dropout=0.0, causal=True, seed=None):
         self.d_model, self.n_heads, self.d_ff = d_model, n_heads, d_ff
         sub = (lambda k: None) if seed is None else (lambda k: seed + 10 * k)
-        ### BEGIN SOLUTION
         self.ln1 = LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout, causal=causal, seed=sub(1))
         self.ln2 = LayerNorm(d_model)
         self.ffn = FeedForward(d_model, d_ff, dropout=dropout, seed=sub(2))
-        ### END SOLUTION
 
     def forward(self, x, mask=None, cache=None):
-        ### BEGIN SOLUTION
         x = x + self.attn(self.ln1(x), mask=mask, cache=cache)
         return x + self.ffn(self.ln2(x))
-        ### END SOLUTION

@@ -50,7 +50,6 @@ class TinyGPT(Module):
         self.config = dict(vocab_size=vocab_size, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                            d_ff=d_ff, max_len=max_len, dropout=dropout)
         self.max_len = max_len
-        ### BEGIN SOLUTION
         self.tok_emb = Embedding(vocab_size, d_model)
         self.pos_emb = LearnedPositionalEmbedding(max_len, d_model)
         self.drop = Dropout(dropout)
@@ -58,7 +57,6 @@ class TinyGPT(Module):
                        for _ in range(n_layers)]
         self.ln_f = LayerNorm(d_model)
         self.output_weight = self.tok_emb.weight  # tied: the same Parameter object
-        ### END SOLUTION
         init_gpt_weights(self, seed)
 
     def forward(self, ids, caches=None):
@@ -70,12 +68,10 @@ class TinyGPT(Module):
         if offset + ids.shape[1] > self.max_len:
             raise ValueError(f"TinyGPT: positions up to {offset + ids.shape[1]} exceed max_len={self.max_len}; "
                              "crop the sequence to its last max_len tokens")
-        ### BEGIN SOLUTION
         x = self.drop(self.pos_emb(self.tok_emb(ids), offset=offset))
         for block, cache in zip(self.blocks, caches or [None] * len(self.blocks)):
             x = block(x, cache=cache)
         return linear(self.ln_f(x), self.output_weight.transpose())
-        ### END SOLUTION
 
     def num_parameters(self):
         "The number of trainable numbers (the tied matrix counted once)."
@@ -98,20 +94,17 @@ class LanguageModelLoss:
         if logits.ndim != 3 or tokens.shape not in ((B, T), (B, T + 1)) or tokens.shape[1] < 2:
             raise ValueError(f"LanguageModelLoss: logits {logits.shape} need tokens of shape ({B}, {T}) or "
                              f"({B}, {T + 1}) with at least 2 positions, got {tokens.shape}")
-        ### BEGIN SOLUTION
         if tokens.shape[1] == T + 1:
             targets = tokens[:, 1:]
         else:
             targets = np.full(tokens.shape, self.IGNORE, dtype=np.int64)
             targets[:, :-1] = tokens[:, 1:]
         return cross_entropy(logits, targets, ignore_index=self.IGNORE)
-        ### END SOLUTION
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-sample
 def filter_logits(z, top_k=None, top_p=None):
     "Float64 logits (B, V) with everything outside the top-k and outside the top-p nucleus set to -inf."
     z = np.array(z, dtype=np.float64)
-    ### BEGIN SOLUTION
     if top_k is not None and top_k < z.shape[-1]:
         kth = np.partition(z, -top_k, axis=-1)[:, -top_k:].min(-1, keepdims=True)
         z[z < kth] = -np.inf
@@ -122,7 +115,6 @@ def filter_logits(z, top_k=None, top_p=None):
         sorted_p = np.take_along_axis(p, order, -1)
         outside = np.cumsum(sorted_p, -1) - sorted_p >= top_p   # the mass before this token already reached p
         np.put_along_axis(z, order, np.where(outside, -np.inf, np.take_along_axis(z, order, -1)), -1)
-    ### END SOLUTION
     return z
 
 
@@ -132,7 +124,6 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
     z = z.reshape(-1, z.shape[-1])
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    ### BEGIN SOLUTION
     if temperature == 0:
         return z.argmax(-1)
     z = filter_logits(z / temperature, top_k, top_p)
@@ -140,7 +131,6 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
     cdf = np.cumsum(p / p.sum(-1, keepdims=True), -1)
     u = (rng if rng is not None else np.random.default_rng()).random((z.shape[0], 1))
     return np.minimum((cdf < u).sum(-1), z.shape[-1] - 1)
-    ### END SOLUTION
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-generate
 def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, top_p=None, seed=None, use_cache=True):
@@ -155,7 +145,6 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, top_p=N
     model.eval()
     try:
         with no_grad():
-            ### BEGIN SOLUTION
             caches, cached = None, 0
             for _ in range(max_new_tokens):
                 if use_cache and ids.shape[1] <= model.max_len:
@@ -167,7 +156,6 @@ def generate(model, prompt, max_new_tokens, temperature=1.0, top_k=None, top_p=N
                     logits = model(ids[:, -model.max_len:])
                 nxt = sample_next(logits.data[:, -1], temperature, top_k, top_p, rng)
                 ids = np.concatenate([ids, nxt[:, None]], axis=1)
-            ### END SOLUTION
     finally:
         model.train(was_training)
     return ids[0] if single else ids
@@ -218,16 +206,13 @@ class LanguageModelTrainer:
         "`batch_size` random windows of `context + 1` consecutive ids from the 'train' or 'val' part: (B, context + 1)."
         data = self.train_ids if split == "train" else self.val_ids
         rng = self.rng if rng is None else rng
-        ### BEGIN SOLUTION
         starts = rng.integers(0, len(data) - self.context, size=self.batch_size)
         return data[starts[:, None] + np.arange(self.context + 1)]
-        ### END SOLUTION
 
     def train_step(self):
         "One optimisation step on a fresh batch; returns the batch's loss as a float."
         self.model.train()
         batch = self.get_batch("train")
-        ### BEGIN SOLUTION
         loss = self.loss_fn(self.model(batch[:, :-1]), batch)
         for opt in self.optimizers:
             opt.zero_grad()
@@ -239,7 +224,6 @@ class LanguageModelTrainer:
         self.scheduler.step()
         for opt in self.optimizers[1:]:
             opt.lr = self.lr
-        ### END SOLUTION
         self.step += 1
         value = float(loss.item())
         for key, v in (("step", self.step), ("train_loss", value), ("lr", self.lr)):

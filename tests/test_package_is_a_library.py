@@ -1,0 +1,34 @@
+"The exported tinytorch package reads and installs as a library: no assignment markers, no course tools at import."
+import subprocess
+import sys
+
+from tito.course import find_root
+from tito.export import strip_solution_markers
+
+ROOT = find_root(__file__)
+PACKAGE_FILES = sorted((ROOT / "tinytorch").rglob("*.py"))
+
+# What `import tinytorch.<anything>` may load besides the standard library: the package's own requirements.
+RUNTIME_REQUIREMENTS = {"numpy", "fastcore"}
+
+
+def test_no_solution_markers_in_the_package():
+    marked = [str(p.relative_to(ROOT)) for p in PACKAGE_FILES if "### BEGIN SOLUTION" in p.read_text()
+              or "### END SOLUTION" in p.read_text()]
+    assert not marked, f"nbgrader's solution markers were exported into {marked}"
+
+
+def test_strip_solution_markers_keeps_the_code_between():
+    cell = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+    assert strip_solution_markers(cell) == "def f(x):\n    return x + 1\n"
+
+
+def test_importing_every_module_needs_only_the_runtime_requirements():
+    probe = ("import importlib, pkgutil, sys, tinytorch\n"
+             "for m in pkgutil.walk_packages(tinytorch.__path__, 'tinytorch.'): importlib.import_module(m.name)\n"
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    third_party = {m for m in loaded.stdout.split() if not m.startswith("_") and m not in ("tinytorch", "__main__")}
+    assert third_party <= RUNTIME_REQUIREMENTS, (
+        f"importing tinytorch loads {sorted(third_party - RUNTIME_REQUIREMENTS)}: import course tools "
+        f"(pytest, nbdev, matplotlib, ...) inside the function that needs them, not at module level")
