@@ -2,7 +2,8 @@
 
 # %% auto #0
 __all__ = ['RESIDUAL_OUTPUTS', 'init_gpt_weights', 'cache_length', 'TinyGPT', 'LanguageModelLoss', 'filter_logits', 'sample_next',
-           'generate', 'generate_text', 'LanguageModelTrainer', 'load_model', 'embedded_corpus', 'unigram_entropy']
+           'generate', 'generate_text', 'OptimizerGroup', 'LanguageModelTrainer', 'load_model', 'embedded_corpus',
+           'unigram_entropy']
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-imports
 import math
@@ -10,15 +11,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from ..core.autograd import Tensor, no_grad
 from ..core.layers import Dropout, Module, linear
 from ..core.losses import cross_entropy
-from ..core.optimizers import AdamW, CosineWarmupLR, clip_grad_norm
+from ..core.optimizers import AdamW, CosineWarmupLR
 from ..core.tokenization import CharTokenizer
 from ..core.embeddings import Embedding, LearnedPositionalEmbedding
 from ..core.transformers import LayerNorm, TransformerBlock
-from ..core.training import load_checkpoint, module_generators, save_checkpoint
+from ..core.training import Trainer, load_checkpoint, module_generators, save_checkpoint
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-init-helpers
 RESIDUAL_OUTPUTS = ("attn.proj.weight", "ffn.fc2.weight")  # the matrices that write into the residual stream
@@ -166,8 +168,32 @@ def generate_text(model, tokenizer, prompt, max_new_tokens=200, **kwargs):
     return tokenizer.decode(generate(model, tokenizer.encode(prompt), max_new_tokens, **kwargs))
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-trainer
-class LanguageModelTrainer:
-    "Trains a language model on random windows of a token stream (first 90% train, last 10% validation)."
+class OptimizerGroup:
+    "Several optimisers stepped as one, with one learning rate (what a schedule sets) shared by all."
+
+    def __init__(self, optimizers, params):
+        self.optimizers, self.params = list(optimizers), list(params)  # params: all of them, for clipping
+
+    @property
+    def lr(self):
+        return self.optimizers[0].lr
+
+    @lr.setter
+    def lr(self, value):
+        for opt in self.optimizers:
+            opt.lr = value
+
+    def zero_grad(self):
+        for opt in self.optimizers:
+            opt.zero_grad()
+
+    def step(self):
+        for opt in self.optimizers:
+            opt.step()
+
+
+class LanguageModelTrainer(Trainer):
+    "08's Trainer on random windows of a token stream (first 90% train, last 10% validation), counted in steps."
 
     def __init__(self, model, tokens, context=128, batch_size=32, lr=1e-3, min_lr=None, warmup_steps=100,
                  total_steps=1000, weight_decay=0.1, betas=(0.9, 0.99), grad_clip=1.0, val_fraction=0.1,
@@ -180,19 +206,19 @@ class LanguageModelTrainer:
         if min(len(self.train_ids), len(self.val_ids)) < context + 1:
             raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context + 1} "
                              f"in both splits ({len(self.train_ids)} train, {len(self.val_ids)} validation)")
-        self.model, self.tokenizer, self.loss_fn = model, tokenizer, LanguageModelLoss()
-        self.context, self.batch_size, self.total_steps = context, batch_size, total_steps
-        self.grad_clip, self.eval_every, self.eval_batches, self.log_every = grad_clip, eval_every, eval_batches, log_every
-        self.checkpoint, self.log = (Path(checkpoint) if checkpoint else None), log
         params = model.parameters()
         matrices, others = [p for p in params if p.ndim >= 2], [p for p in params if p.ndim < 2]
-        self.optimizers = [AdamW(matrices, lr=lr, betas=betas, weight_decay=weight_decay)]
+        optimizers = [AdamW(matrices, lr=lr, betas=betas, weight_decay=weight_decay)]
         if others:
-            self.optimizers.append(AdamW(others, lr=lr, betas=betas, weight_decay=0.0))
-        self.scheduler = CosineWarmupLR(self.optimizers[0], min(warmup_steps, total_steps), total_steps,
-                                        min_lr=lr / 10 if min_lr is None else min_lr)
-        for opt in self.optimizers[1:]:  # the schedule sets the first optimiser's rate; the others follow
-            opt.lr = self.lr
+            optimizers.append(AdamW(others, lr=lr, betas=betas, weight_decay=0.0))
+        optimizer = OptimizerGroup(optimizers, params)
+        scheduler = CosineWarmupLR(optimizer, min(warmup_steps, total_steps), total_steps,
+                                   min_lr=lr / 10 if min_lr is None else min_lr)
+        super().__init__(model, optimizer, LanguageModelLoss(), scheduler=scheduler, metrics={},
+                         clip_grad=grad_clip or None, progress=False)
+        self.tokenizer, self.context, self.batch_size, self.total_steps = tokenizer, context, batch_size, total_steps
+        self.eval_every, self.eval_batches, self.log_every = eval_every, eval_batches, log_every
+        self.checkpoint, self.log = (Path(checkpoint) if checkpoint else None), log
         self.rng = np.random.default_rng(seed)
         self.step = 0
         self.seconds = 0.0
@@ -200,7 +226,12 @@ class LanguageModelTrainer:
 
     @property
     def lr(self):
-        return self.optimizers[0].lr
+        return self.optimizer.lr
+
+    @property
+    def optimizers(self):
+        "The optimisers of the group: AdamW with weight decay on the matrices, then AdamW without on the rest."
+        return self.optimizer.optimizers
 
     def get_batch(self, split="train", rng=None):
         "`batch_size` random windows of `context + 1` consecutive ids from the 'train' or 'val' part: (B, context + 1)."
@@ -210,28 +241,19 @@ class LanguageModelTrainer:
         return data[starts[:, None] + np.arange(self.context + 1)]
 
     def train_step(self):
-        "One optimisation step on a fresh batch; returns the batch's loss as a float."
+        "One optimisation step (08's `Trainer.train_step`) on a fresh batch; returns the batch's loss as a float."
         self.model.train()
         batch = self.get_batch("train")
-        loss = self.loss_fn(self.model(batch[:, :-1]), batch)
-        for opt in self.optimizers:
-            opt.zero_grad()
-        loss.backward()
-        if self.grad_clip:
-            clip_grad_norm(self.model.parameters(), self.grad_clip)
-        for opt in self.optimizers:
-            opt.step()
-        self.scheduler.step()
-        for opt in self.optimizers[1:]:
-            opt.lr = self.lr
+        loss, _ = super().train_step(batch[:, :-1], batch)  # the model reads `context` ids; the loss shifts targets
         self.step += 1
-        value = float(loss.item())
+        value = float(loss)
         for key, v in (("step", self.step), ("train_loss", value), ("lr", self.lr)):
             self.history[key].append(v)
         return value
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-trainer-loop
-def _evaluate(self, batches=None, seed=1234):
+@patch
+def evaluate(self: LanguageModelTrainer, batches=None, seed=1234):
     "Mean validation loss over `batches` fixed random windows (the same ones every call)."
     rng = np.random.default_rng(seed)
     was_training = self.model.training
@@ -247,7 +269,8 @@ def _evaluate(self, batches=None, seed=1234):
     return float(np.mean(losses))
 
 
-def _evaluate_full(self, batch_size=64):
+@patch
+def evaluate_full(self: LanguageModelTrainer, batch_size=64):
     "The loss on every validation token after the first (windows of context + 1 overlapping by one), in nats/token."
     T, ids = self.context, self.val_ids
     starts = np.arange(0, len(ids) - 1, T)          # window s reads ids[s:s+T] and predicts ids[s+1:s+T+1]
@@ -270,7 +293,8 @@ def _evaluate_full(self, batch_size=64):
     return total / count
 
 
-def _progress(self, start_step, started, tokens_seen):
+@patch
+def progress_line(self: LanguageModelTrainer, start_step, started, tokens_seen):
     "One progress line: a bar over total_steps, recent train loss, the last validation loss, lr, speed, time left."
     done, elapsed = self.step - start_step, time.perf_counter() - started
     width = 20
@@ -283,7 +307,8 @@ def _progress(self, start_step, started, tokens_seen):
             f"{self.seconds + elapsed:.0f}s, ~{left:.0f}s left")
 
 
-def _fit(self, steps=None, time_budget=None):
+@patch
+def fit(self: LanguageModelTrainer, steps=None, time_budget=None):
     "Train up to `steps` more steps (default: until total_steps) or `time_budget` seconds; returns the history."
     steps = self.total_steps - self.step if steps is None else steps
     start_step, started, tokens = self.step, time.perf_counter(), 0
@@ -299,7 +324,7 @@ def _fit(self, steps=None, time_budget=None):
             if self.checkpoint:
                 self.save(self.checkpoint)
         if self.log and (self.step % self.log_every == 0 or last):
-            self.log(_progress(self, start_step, started, tokens))
+            self.log(self.progress_line(start_step, started, tokens))
         if out_of_time and self.step < stop:
             if self.log:
                 self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
@@ -309,7 +334,8 @@ def _fit(self, steps=None, time_budget=None):
     return self.history
 
 
-def _state_dict(self):
+@patch
+def state_dict(self: LanguageModelTrainer):
     "Everything needed to continue exactly: model, optimisers, schedule, step, history, random states, config."
     tok = self.tokenizer
     return {"step": self.step, "seconds": self.seconds, "config": dict(self.model.config),
@@ -320,14 +346,13 @@ def _state_dict(self):
             "tokenizer": None if tok is None else {"chars": [c for c in tok.itos if c != tok.UNK], "unknown": tok.unknown}}
 
 
-def _load_state_dict(self, state):
+@patch
+def load_state_dict(self: LanguageModelTrainer, state):
     "Restore what `state_dict` returned into this trainer (same model shape and corpus)."
     self.model.load_state_dict(state["model"])
     for opt, s in zip(self.optimizers, state["optimizers"]):
         opt.load_state_dict(s)
-    self.scheduler.load_state_dict(state["scheduler"])
-    for opt in self.optimizers[1:]:
-        opt.lr = self.lr
+    self.scheduler.load_state_dict(state["scheduler"])  # sets the group's one learning rate
     self.step, self.seconds = state["step"], state["seconds"]
     self.history = {k: list(v) for k, v in state["history"].items()}
     self.rng.bit_generator.state = state["rng"]
@@ -335,18 +360,21 @@ def _load_state_dict(self, state):
         g.bit_generator.state = s
 
 
-def _save(self, path):
+@patch
+def save(self: LanguageModelTrainer, path):
     "Write a checkpoint (atomically); returns its path."
     return save_checkpoint(path, self.state_dict())
 
 
-def _resume(self, path):
+@patch
+def resume(self: LanguageModelTrainer, path):
     "Continue from the checkpoint at `path`; returns self."
     self.load_state_dict(load_checkpoint(path))
     return self
 
 
-def _plot(self, path, title=None):
+@patch
+def plot(self: LanguageModelTrainer, path, title=None):
     "Training loss (smoothed) and validation loss against the step, as a PNG; returns the path."
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -366,16 +394,6 @@ def _plot(self, path, title=None):
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     return Path(path)
-
-
-LanguageModelTrainer.evaluate = _evaluate
-LanguageModelTrainer.evaluate_full = _evaluate_full
-LanguageModelTrainer.fit = _fit
-LanguageModelTrainer.state_dict = _state_dict
-LanguageModelTrainer.load_state_dict = _load_state_dict
-LanguageModelTrainer.save = _save
-LanguageModelTrainer.resume = _resume
-LanguageModelTrainer.plot = _plot
 
 
 def load_model(path):

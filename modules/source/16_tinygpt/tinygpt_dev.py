@@ -34,13 +34,13 @@
 # | `LanguageModelLoss` | next-token cross-entropy: the logits at position t are scored against token t+1 |
 # | `sample_next` | greedy, temperature, top-k and top-p (nucleus) sampling, reproducible with a seed |
 # | KV cache + `generate` | generation that reuses past keys/values: one new token costs one token of work |
-# | `LanguageModelTrainer` | random windows, train/val split, AdamW, warm-up + cosine, clipping, validation, checkpoints |
+# | `LanguageModelTrainer` | 08's `Trainer` on random windows: train/val split, AdamW, warm-up + cosine, clipping, validation, checkpoints |
 #
 # The capstone (`tito milestone run tinygpt`) then trains this model on tiny-shakespeare and
 # must reach a validation loss of **1.70 nats per character within 15 minutes** on a 2-core CPU.
 #
 # Prerequisites: all earlier modules, in particular 05 (cross-entropy with `ignore_index`),
-# 06 (AdamW, `CosineWarmupLR`, `clip_grad_norm`), 08 (checkpoint files), 10 (`CharTokenizer`),
+# 06 (AdamW, `CosineWarmupLR`, `clip_grad_norm`), 08 (`Trainer`, checkpoint files), 10 (`CharTokenizer`),
 # 11 (embeddings), 12 (attention with a KV cache) and 13 (`LayerNorm`, `TransformerBlock`).
 
 # %%
@@ -53,15 +53,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from tinytorch.core.autograd import Tensor, no_grad
 from tinytorch.core.layers import Dropout, Module, linear
 from tinytorch.core.losses import cross_entropy
-from tinytorch.core.optimizers import AdamW, CosineWarmupLR, clip_grad_norm
+from tinytorch.core.optimizers import AdamW, CosineWarmupLR
 from tinytorch.core.tokenization import CharTokenizer
 from tinytorch.core.embeddings import Embedding, LearnedPositionalEmbedding
 from tinytorch.core.transformers import LayerNorm, TransformerBlock
-from tinytorch.core.training import load_checkpoint, module_generators, save_checkpoint
+from tinytorch.core.training import Trainer, load_checkpoint, module_generators, save_checkpoint
 
 # %% [markdown]
 # ## 1. The model
@@ -489,7 +490,8 @@ np.testing.assert_array_equal(batch_out[1], generate(gm, np.array([3, 4]), 5, te
 #   against the token after it, so a window trains `context` predictions at once — including the
 #   one at the last position, which generation relies on.
 # - uses **AdamW** with weight decay on the weight matrices only (decaying LayerNorm gains or
-#   biases towards zero has no regularising purpose), two optimisers sharing one schedule;
+#   biases towards zero has no regularising purpose): two optimisers stepped as one
+#   (`OptimizerGroup`), sharing one schedule;
 # - **warm-up + cosine** learning rate (`CosineWarmupLR`): Adam's second-moment estimates are
 #   poor in the first steps, so the rate ramps up, then decays smoothly to `min_lr`;
 # - **clips** the global gradient norm (`clip_grad_norm`), so one unlucky batch cannot throw the
@@ -499,12 +501,41 @@ np.testing.assert_array_equal(batch_out[1], generate(gm, np.array([3, 4]), 5, te
 #   that `resume` restores exactly (weights, optimiser moments, schedule, random state), and
 #   can plot the loss curves.
 #
-# You write the two hearts of it: drawing a batch, and one training step.
+# It is module 08's `Trainer`, specialised: the gradient step (zero the gradients, backward,
+# clip, update, advance the schedule) is `Trainer.train_step`, unchanged. What differs is where
+# batches come from (random windows of one stream instead of a `DataLoader`) and that a language
+# model is trained for a number of **steps**, not epochs, so `fit` and `evaluate` count steps.
+#
+# You write the two hearts of it: drawing a batch, and one training step on it.
 
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-trainer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-class LanguageModelTrainer:
-    "Trains a language model on random windows of a token stream (first 90% train, last 10% validation)."
+class OptimizerGroup:
+    "Several optimisers stepped as one, with one learning rate (what a schedule sets) shared by all."
+
+    def __init__(self, optimizers, params):
+        self.optimizers, self.params = list(optimizers), list(params)  # params: all of them, for clipping
+
+    @property
+    def lr(self):
+        return self.optimizers[0].lr
+
+    @lr.setter
+    def lr(self, value):
+        for opt in self.optimizers:
+            opt.lr = value
+
+    def zero_grad(self):
+        for opt in self.optimizers:
+            opt.zero_grad()
+
+    def step(self):
+        for opt in self.optimizers:
+            opt.step()
+
+
+class LanguageModelTrainer(Trainer):
+    "08's Trainer on random windows of a token stream (first 90% train, last 10% validation), counted in steps."
 
     def __init__(self, model, tokens, context=128, batch_size=32, lr=1e-3, min_lr=None, warmup_steps=100,
                  total_steps=1000, weight_decay=0.1, betas=(0.9, 0.99), grad_clip=1.0, val_fraction=0.1,
@@ -517,19 +548,19 @@ class LanguageModelTrainer:
         if min(len(self.train_ids), len(self.val_ids)) < context + 1:
             raise ValueError(f"a corpus of {len(tokens)} tokens is too short for windows of {context + 1} "
                              f"in both splits ({len(self.train_ids)} train, {len(self.val_ids)} validation)")
-        self.model, self.tokenizer, self.loss_fn = model, tokenizer, LanguageModelLoss()
-        self.context, self.batch_size, self.total_steps = context, batch_size, total_steps
-        self.grad_clip, self.eval_every, self.eval_batches, self.log_every = grad_clip, eval_every, eval_batches, log_every
-        self.checkpoint, self.log = (Path(checkpoint) if checkpoint else None), log
         params = model.parameters()
         matrices, others = [p for p in params if p.ndim >= 2], [p for p in params if p.ndim < 2]
-        self.optimizers = [AdamW(matrices, lr=lr, betas=betas, weight_decay=weight_decay)]
+        optimizers = [AdamW(matrices, lr=lr, betas=betas, weight_decay=weight_decay)]
         if others:
-            self.optimizers.append(AdamW(others, lr=lr, betas=betas, weight_decay=0.0))
-        self.scheduler = CosineWarmupLR(self.optimizers[0], min(warmup_steps, total_steps), total_steps,
-                                        min_lr=lr / 10 if min_lr is None else min_lr)
-        for opt in self.optimizers[1:]:  # the schedule sets the first optimiser's rate; the others follow
-            opt.lr = self.lr
+            optimizers.append(AdamW(others, lr=lr, betas=betas, weight_decay=0.0))
+        optimizer = OptimizerGroup(optimizers, params)
+        scheduler = CosineWarmupLR(optimizer, min(warmup_steps, total_steps), total_steps,
+                                   min_lr=lr / 10 if min_lr is None else min_lr)
+        super().__init__(model, optimizer, LanguageModelLoss(), scheduler=scheduler, metrics={},
+                         clip_grad=grad_clip or None, progress=False)
+        self.tokenizer, self.context, self.batch_size, self.total_steps = tokenizer, context, batch_size, total_steps
+        self.eval_every, self.eval_batches, self.log_every = eval_every, eval_batches, log_every
+        self.checkpoint, self.log = (Path(checkpoint) if checkpoint else None), log
         self.rng = np.random.default_rng(seed)
         self.step = 0
         self.seconds = 0.0
@@ -537,7 +568,12 @@ class LanguageModelTrainer:
 
     @property
     def lr(self):
-        return self.optimizers[0].lr
+        return self.optimizer.lr
+
+    @property
+    def optimizers(self):
+        "The optimisers of the group: AdamW with weight decay on the matrices, then AdamW without on the rest."
+        return self.optimizer.optimizers
 
     def get_batch(self, split="train", rng=None):
         "`batch_size` random windows of `context + 1` consecutive ids from the 'train' or 'val' part: (B, context + 1)."
@@ -549,24 +585,14 @@ class LanguageModelTrainer:
         ### END SOLUTION
 
     def train_step(self):
-        "One optimisation step on a fresh batch; returns the batch's loss as a float."
+        "One optimisation step (08's `Trainer.train_step`) on a fresh batch; returns the batch's loss as a float."
         self.model.train()
         batch = self.get_batch("train")
         ### BEGIN SOLUTION
-        loss = self.loss_fn(self.model(batch[:, :-1]), batch)
-        for opt in self.optimizers:
-            opt.zero_grad()
-        loss.backward()
-        if self.grad_clip:
-            clip_grad_norm(self.model.parameters(), self.grad_clip)
-        for opt in self.optimizers:
-            opt.step()
-        self.scheduler.step()
-        for opt in self.optimizers[1:]:
-            opt.lr = self.lr
+        loss, _ = super().train_step(batch[:, :-1], batch)  # the model reads `context` ids; the loss shifts targets
         ### END SOLUTION
         self.step += 1
-        value = float(loss.item())
+        value = float(loss)
         for key, v in (("step", self.step), ("train_loss", value), ("lr", self.lr)):
             self.history[key].append(v)
         return value
@@ -581,7 +607,8 @@ class LanguageModelTrainer:
 
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-trainer-loop", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
-def _evaluate(self, batches=None, seed=1234):
+@patch
+def evaluate(self: LanguageModelTrainer, batches=None, seed=1234):
     "Mean validation loss over `batches` fixed random windows (the same ones every call)."
     rng = np.random.default_rng(seed)
     was_training = self.model.training
@@ -597,7 +624,8 @@ def _evaluate(self, batches=None, seed=1234):
     return float(np.mean(losses))
 
 
-def _evaluate_full(self, batch_size=64):
+@patch
+def evaluate_full(self: LanguageModelTrainer, batch_size=64):
     "The loss on every validation token after the first (windows of context + 1 overlapping by one), in nats/token."
     T, ids = self.context, self.val_ids
     starts = np.arange(0, len(ids) - 1, T)          # window s reads ids[s:s+T] and predicts ids[s+1:s+T+1]
@@ -620,7 +648,8 @@ def _evaluate_full(self, batch_size=64):
     return total / count
 
 
-def _progress(self, start_step, started, tokens_seen):
+@patch
+def progress_line(self: LanguageModelTrainer, start_step, started, tokens_seen):
     "One progress line: a bar over total_steps, recent train loss, the last validation loss, lr, speed, time left."
     done, elapsed = self.step - start_step, time.perf_counter() - started
     width = 20
@@ -633,7 +662,8 @@ def _progress(self, start_step, started, tokens_seen):
             f"{self.seconds + elapsed:.0f}s, ~{left:.0f}s left")
 
 
-def _fit(self, steps=None, time_budget=None):
+@patch
+def fit(self: LanguageModelTrainer, steps=None, time_budget=None):
     "Train up to `steps` more steps (default: until total_steps) or `time_budget` seconds; returns the history."
     steps = self.total_steps - self.step if steps is None else steps
     start_step, started, tokens = self.step, time.perf_counter(), 0
@@ -649,7 +679,7 @@ def _fit(self, steps=None, time_budget=None):
             if self.checkpoint:
                 self.save(self.checkpoint)
         if self.log and (self.step % self.log_every == 0 or last):
-            self.log(_progress(self, start_step, started, tokens))
+            self.log(self.progress_line(start_step, started, tokens))
         if out_of_time and self.step < stop:
             if self.log:
                 self.log(f"time budget of {time_budget:.0f}s used up at step {self.step} "
@@ -659,7 +689,8 @@ def _fit(self, steps=None, time_budget=None):
     return self.history
 
 
-def _state_dict(self):
+@patch
+def state_dict(self: LanguageModelTrainer):
     "Everything needed to continue exactly: model, optimisers, schedule, step, history, random states, config."
     tok = self.tokenizer
     return {"step": self.step, "seconds": self.seconds, "config": dict(self.model.config),
@@ -670,14 +701,13 @@ def _state_dict(self):
             "tokenizer": None if tok is None else {"chars": [c for c in tok.itos if c != tok.UNK], "unknown": tok.unknown}}
 
 
-def _load_state_dict(self, state):
+@patch
+def load_state_dict(self: LanguageModelTrainer, state):
     "Restore what `state_dict` returned into this trainer (same model shape and corpus)."
     self.model.load_state_dict(state["model"])
     for opt, s in zip(self.optimizers, state["optimizers"]):
         opt.load_state_dict(s)
-    self.scheduler.load_state_dict(state["scheduler"])
-    for opt in self.optimizers[1:]:
-        opt.lr = self.lr
+    self.scheduler.load_state_dict(state["scheduler"])  # sets the group's one learning rate
     self.step, self.seconds = state["step"], state["seconds"]
     self.history = {k: list(v) for k, v in state["history"].items()}
     self.rng.bit_generator.state = state["rng"]
@@ -685,18 +715,21 @@ def _load_state_dict(self, state):
         g.bit_generator.state = s
 
 
-def _save(self, path):
+@patch
+def save(self: LanguageModelTrainer, path):
     "Write a checkpoint (atomically); returns its path."
     return save_checkpoint(path, self.state_dict())
 
 
-def _resume(self, path):
+@patch
+def resume(self: LanguageModelTrainer, path):
     "Continue from the checkpoint at `path`; returns self."
     self.load_state_dict(load_checkpoint(path))
     return self
 
 
-def _plot(self, path, title=None):
+@patch
+def plot(self: LanguageModelTrainer, path, title=None):
     "Training loss (smoothed) and validation loss against the step, as a PNG; returns the path."
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -716,16 +749,6 @@ def _plot(self, path, title=None):
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     return Path(path)
-
-
-LanguageModelTrainer.evaluate = _evaluate
-LanguageModelTrainer.evaluate_full = _evaluate_full
-LanguageModelTrainer.fit = _fit
-LanguageModelTrainer.state_dict = _state_dict
-LanguageModelTrainer.load_state_dict = _load_state_dict
-LanguageModelTrainer.save = _save
-LanguageModelTrainer.resume = _resume
-LanguageModelTrainer.plot = _plot
 
 
 def load_model(path):
