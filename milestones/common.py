@@ -44,6 +44,7 @@ from tinytorch.core.dataloader import (Compose, DataError, DataLoader, Normalize
                                        load_mnist)
 from tinytorch.core.losses import cross_entropy  # noqa: E402
 from tinytorch.core.optimizers import SGD, CosineWarmupLR  # noqa: E402
+from tinytorch.core.training import Trainer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -154,6 +155,9 @@ def augment(recipe, mean, std, seed):
 
 # ---------------------------------------------------------------- training
 
+VAL_BATCH = 1024  # a power of two: a batch's accuracy times its size is its exact count of correct predictions
+
+
 def predict(model, x, batch_size=1000):
     "Class predictions for float32 inputs x, in evaluation mode and without a graph."
     model.eval()
@@ -169,50 +173,49 @@ def accuracy(model, x, y):
     return float(np.mean(predict(model, x) == y))
 
 
+class MilestoneTrainer(Trainer):
+    "Module 08's Trainer, printing one line per epoch and keeping the milestone's record of each epoch."
+
+    def __init__(self, model, optimizer, loss_fn, scheduler, epochs, log=print):
+        super().__init__(model, optimizer, loss_fn, scheduler=scheduler, progress=False)
+        self.planned_epochs, self.log, self.rows = epochs, log, []
+
+    def record(self, train_stats, val_stats):
+        super().record(train_stats, val_stats)
+        seconds = time.perf_counter() - self.bar.start  # this epoch: training and validation
+        row = {"epoch": self.epoch, "loss": train_stats["loss"], "train_accuracy": train_stats["accuracy"],
+               "val_accuracy": val_stats["accuracy"], "lr_end": self.optimizer.lr, "seconds": seconds}
+        self.rows.append(row)
+        images = len(self.train_loader) * self.train_loader.batch_size
+        self.log(f"epoch {self.epoch:3d}/{self.planned_epochs}  loss {row['loss']:.4f}  "
+                 f"train acc {row['train_accuracy']:.2%}  val acc {row['val_accuracy']:.2%}  {seconds:.1f}s  "
+                 f"{images / max(seconds, 1e-9):.0f} img/s")
+
+
 def train(recipe, model, train_x, train_y, val_x, val_y, epochs, seed, log=print, deadline=None):
     "SGD with (Nesterov) momentum, weight decay and a warm-up + cosine schedule; keeps the best epoch on validation."
     mean, std = channel_stats(train_x)
     loader = DataLoader(TensorDataset(train_x, train_y), batch_size=recipe.batch_size, shuffle=True, seed=seed,
                         drop_last=True, transform=augment(recipe, mean, std, seed))
-    val_in = preprocess(recipe, mean, std)(val_x)
-    params = model.parameters()
-    opt = SGD(params, lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
+    val = DataLoader(TensorDataset(preprocess(recipe, mean, std)(val_x), val_y), batch_size=VAL_BATCH)
+    opt = SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum, nesterov=recipe.nesterov,
               weight_decay=recipe.weight_decay)
     total = epochs * len(loader)
     sched = CosineWarmupLR(opt, warmup_steps=min(int(recipe.warmup_epochs * len(loader)), total), total_steps=total)
-    history, best = [], {"val_accuracy": -1.0}
-    train_seconds, seen = 0.0, 0
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        losses, correct = [], 0
-        for xb, yb in loader:
-            logits = model(xb)
-            loss = cross_entropy(logits, yb, label_smoothing=recipe.label_smoothing)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            correct += int(np.sum(logits.data.argmax(axis=1) == yb.data))
-            seen += len(yb)
-        train_seconds += time.perf_counter() - start
-        val_acc = accuracy(model, val_in, val_y)
-        n = len(losses) * recipe.batch_size
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), "train_accuracy": correct / n,
-               "val_accuracy": val_acc, "lr_end": opt.lr, "seconds": time.perf_counter() - start}
-        history.append(row)
-        if val_acc > best["val_accuracy"]:
-            best = {"val_accuracy": val_acc, "epoch": epoch, "state": model.state_dict()}
-        log(f"epoch {epoch:3d}/{epochs}  loss {row['loss']:.4f}  train acc {row['train_accuracy']:.2%}  "
-            f"val acc {val_acc:.2%}  {row['seconds']:.1f}s  {n / max(row['seconds'], 1e-9):.0f} img/s")
-        if deadline is not None and epoch < epochs and time.perf_counter() + row["seconds"] > deadline:
-            log(f"stopping after epoch {epoch} of {epochs}: another epoch would overrun the time budget "
-                f"(the learning-rate schedule was planned for {epochs} epochs)")
-            break
-    model.load_state_dict(best.pop("state"))
-    return {"history": history, "best": best, "mean": mean.tolist(), "std": std.tolist(),
-            "stopped_early": len(history) < epochs,
-            "images_per_second": seen / max(train_seconds, 1e-9), "train_seconds": train_seconds}
+    def loss_fn(logits, y):
+        return cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+    trainer = MilestoneTrainer(model, opt, loss_fn, sched, epochs, log=log)
+    budget = None if deadline is None else deadline - time.perf_counter()
+    history = trainer.fit(loader, epochs, val=val, monitor="val_accuracy", time_budget=budget)  # restores the best
+    if trainer.epoch < epochs:
+        log(f"stopping after epoch {trainer.epoch} of {epochs}: another epoch would overrun the time budget "
+            f"(the learning-rate schedule was planned for {epochs} epochs)")
+    best = int(np.argmax(history["val_accuracy"]))  # the first of equals, as the early stopper keeps it
+    train_seconds = sum(history["train_seconds"])
+    return {"history": trainer.rows, "best": {"val_accuracy": history["val_accuracy"][best], "epoch": best + 1},
+            "mean": mean.tolist(), "std": std.tolist(), "stopped_early": trainer.epoch < epochs,
+            "images_per_second": trainer.epoch * len(loader) * recipe.batch_size / max(train_seconds, 1e-9),
+            "train_seconds": train_seconds}
 
 
 # ---------------------------------------------------------------- the run

@@ -173,3 +173,17 @@ def test_predict():
     preds, labels = t.predict(loader(x, y, bs=16))
     assert preds.shape == labels.shape == (50,)
     np.testing.assert_array_equal(preds, np.asarray(model(Tensor(x)).data).argmax(1))
+
+
+def test_time_budget_starts_no_epoch_that_would_overrun_it():
+    x, y = circles(200)
+    _, _, t = linear_setup()
+    h = t.fit(loader(x, y), epochs=1000, time_budget=0.0)
+    assert t.epoch == 1 and len(h["train_loss"]) == 1, "the first epoch runs; none after it fits a zero budget"
+    _, _, t = linear_setup()
+    t.fit(loader(x, y), epochs=3, time_budget=60.0)
+    assert t.epoch == 3, "a generous budget changes nothing"
+    _, _, t = linear_setup()
+    t.fit(loader(x, y), epochs=2)
+    t.fit(loader(x, y), epochs=1000, time_budget=0.0)
+    assert t.epoch == 2, "a later fit measures the last epoch too"

@@ -290,9 +290,18 @@ def record(self: Trainer, train_stats, val_stats):
         self.bar.close(f" | val{shown}" if val_stats else "")
 
 @patch
+def another_epoch_fits(self: Trainer, started, time_budget):
+    "Whether an epoch as long as the last one would end within `time_budget` seconds of `started` (always, without a budget)."
+    if time_budget is None or self.bar is None:
+        return True
+    now = time.perf_counter()
+    return now + (now - self.bar.start) <= started + time_budget
+
+@patch
 def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None, min_delta=0.0, monitor=None,
-        resume=False, restore_best=True, split_seed=0, plot=None):
+        resume=False, restore_best=True, split_seed=0, plot=None, time_budget=None):
     "Train until `epochs` epochs are done in total; early stopping on validation; best/last checkpoints; the history."
+    started = time.perf_counter()
     if val is not None and val_fraction:
         raise ValueError("give either a validation loader or val_fraction, not both")
     if val is None and val_fraction:
@@ -302,7 +311,7 @@ def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None,
     self.stopper = EarlyStopping(patience, min_delta, "min" if monitor.endswith("loss") else "max")
     if resume and self.checkpoint_dir and (self.checkpoint_dir / "last.ckpt").is_file():
         self.load_state_dict(load_checkpoint(self.checkpoint_dir / "last.ckpt"))
-    while self.epoch < epochs and not self.stopper.stop:
+    while self.epoch < epochs and not self.stopper.stop and self.another_epoch_fits(started, time_budget):
         train_stats = self.train_epoch(train, prefix=f"epoch {self.epoch + 1}/{epochs} ", keep_open=True)
         val_stats = self.evaluate(val) if val is not None else {}
         self.epoch += 1

@@ -41,12 +41,8 @@
 #| export
 import numpy as np
 
+from tinytorch.core.activations import to_tensor  # `x` itself if a Tensor, else a Tensor holding it
 from tinytorch.core.autograd import Tensor, gradcheck
-
-
-def to_tensor(x):
-    "`x` itself if it is a Tensor, else a new Tensor holding it."
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def check_same_shape(name, pred, target):

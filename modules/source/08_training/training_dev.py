@@ -557,7 +557,9 @@ assert not spy.training, "a model in eval mode stays in eval mode"
 # 3. each epoch: `train_epoch`, `evaluate` on validation, count the epoch, record the
 #    numbers (`record`), and ask the early stopper about the monitored value
 #    (`val_loss` by default, `train_loss` without validation). On a new best keep a copy of
-#    the weights and write `best.ckpt`; always write `last.ckpt`. Stop when the stopper says so;
+#    the weights and write `best.ckpt`; always write `last.ckpt`. Stop when the stopper says so,
+#    or, given a `time_budget` in seconds, when another epoch as long as the last one would
+#    overrun it (`another_epoch_fits`);
 # 4. finally load the best weights back into the model (`restore_best`), and draw the curves
 #    if `plot` names a PNG file.
 #
@@ -611,9 +613,18 @@ def record(self: Trainer, train_stats, val_stats):
         self.bar.close(f" | val{shown}" if val_stats else "")
 
 @patch
+def another_epoch_fits(self: Trainer, started, time_budget):
+    "Whether an epoch as long as the last one would end within `time_budget` seconds of `started` (always, without a budget)."
+    if time_budget is None or self.bar is None:
+        return True
+    now = time.perf_counter()
+    return now + (now - self.bar.start) <= started + time_budget
+
+@patch
 def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None, min_delta=0.0, monitor=None,
-        resume=False, restore_best=True, split_seed=0, plot=None):
+        resume=False, restore_best=True, split_seed=0, plot=None, time_budget=None):
     "Train until `epochs` epochs are done in total; early stopping on validation; best/last checkpoints; the history."
+    started = time.perf_counter()
     if val is not None and val_fraction:
         raise ValueError("give either a validation loader or val_fraction, not both")
     if val is None and val_fraction:
@@ -624,7 +635,7 @@ def fit(self: Trainer, train, epochs, val=None, val_fraction=0.0, patience=None,
     if resume and self.checkpoint_dir and (self.checkpoint_dir / "last.ckpt").is_file():
         self.load_state_dict(load_checkpoint(self.checkpoint_dir / "last.ckpt"))
     ### BEGIN SOLUTION
-    while self.epoch < epochs and not self.stopper.stop:
+    while self.epoch < epochs and not self.stopper.stop and self.another_epoch_fits(started, time_budget):
         train_stats = self.train_epoch(train, prefix=f"epoch {self.epoch + 1}/{epochs} ", keep_open=True)
         val_stats = self.evaluate(val) if val is not None else {}
         self.epoch += 1
