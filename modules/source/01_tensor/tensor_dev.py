@@ -88,6 +88,11 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
+    def backward(self, grad=None):
+        "Module 02 replaces this; until then no operation records a graph, so there is nothing to go back through."
+        raise RuntimeError("backward() needs autograd, which module 02 adds to Tensor: `import tinytorch.core.autograd` "
+                           "before computing, so that operations record the graph")
+
     def __len__(self):
         return len(self.data)
 
@@ -174,6 +179,14 @@ assert a.shape == (3, 4) and a.dtype == np.float32
 np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
 assert not np.array_equal(np.asarray(a.data), np.asarray(randn(3, 4, seed=1).data)), "different seeds differ"
 assert 0 <= rand(100, seed=0).data.min() and rand(100, seed=0).data.max() < 1
+for make, name in [(lambda **kw: zeros(2, 3, **kw), "zeros"), (lambda **kw: ones(2, 3, **kw), "ones"),
+                   (lambda **kw: full((2, 3), 1.5, **kw), "full")]:
+    assert make(dtype=np.float64).dtype == np.float64, f"{name}(..., dtype=np.float64) must give float64"
+    assert make(dtype=np.int64).dtype == np.int64, f"{name}(..., dtype=np.int64) must give int64"
+for make, name in [(zeros, "zeros"), (ones, "ones"), (randn, "randn")]:
+    assert make(2, requires_grad=True).requires_grad, f"{name}(2, requires_grad=True) must require a gradient"
+    assert not make(2).requires_grad, f"{name}(2) must not require a gradient by default"
+np.testing.assert_array_equal(np.asarray(full((2, 3), 1.5).data), np.full((2, 3), 1.5), err_msg="full fills every element")
 
 # %% [markdown]
 # ## 3. Arithmetic with broadcasting
