@@ -363,6 +363,16 @@ out = a @ b
 assert isinstance(out, Tensor) and out.shape == (3, 3) and out.dtype == np.float32
 np.testing.assert_allclose(np.asarray(out.data), np.asarray(a.data) @ np.asarray(b.data))
 np.testing.assert_allclose(np.asarray(a.matmul(Tensor([1.0, 1.0])).data), [3, 7, 11])
+np.testing.assert_allclose(np.asarray((Tensor([1.0, 2.0]) @ b).data), [1, 2, 8], err_msg="matmul: (2,) @ (2, 3)")
+dot = Tensor([1.0, 2.0]) @ Tensor([3.0, 4.0])
+assert dot.shape == () and dot.item() == 11, "matmul of two vectors is their dot product, a 0-d tensor"
+for left, right in [(Tensor(2.0), Tensor([1.0, 2.0])), (Tensor([1.0, 2.0]), Tensor(2.0))]:
+    try:
+        left @ right
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"matmul of shapes {left.shape} and {right.shape} must raise ValueError (use * for scalars)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-matmul-batched", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
@@ -475,9 +485,12 @@ for got, shape in [(x.reshape(2, 3), (2, 3)), (x.reshape((3, 2)), (3, 2)), (x.re
 m = x.reshape(2, 3)
 assert m.T.shape == (3, 2) and m.transpose().shape == (3, 2)
 np.testing.assert_array_equal(np.asarray(m.T.data), np.arange(6).reshape(2, 3).T)
+np.testing.assert_array_equal(np.asarray(m.reshape(-1).data), np.arange(6), err_msg="reshape(-1) flattens")
 b = Tensor(np.zeros((4, 2, 3)))
 assert b.transpose().shape == (4, 3, 2), "with no axes, transpose swaps the last two dimensions"
-assert b.transpose(2, 0, 1).shape == (3, 4, 2)
+assert b.transpose(2, 0, 1).shape == (3, 4, 2) and b.transpose((2, 0, 1)).shape == (3, 4, 2), "transpose(axes...)"
+v = Tensor(np.arange(3, dtype=np.float32))
+assert v.transpose().shape == (3,) and v.transpose(0).shape == (3,), "transposing a vector leaves it as it is"
 try:
     x.reshape(4, 2)
 except ValueError as err:
