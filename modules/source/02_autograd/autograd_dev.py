@@ -176,6 +176,9 @@ order = topo_sort(c)
 ids = [id(t) for t in order]  # compare by identity: == on Tensors is element-wise
 assert isinstance(order, list) and len(order) == 3 and set(ids) == {id(a), id(b), id(c)}, "a, b, c each once"
 assert ids.index(id(a)) < ids.index(id(b)) < ids.index(id(c)), "parents come before the nodes that use them"
+k = Tensor([5.0])  # a constant: needs no gradient, so topo_sort leaves it out
+d = Tensor.from_op(c.data + k.data, (c, k), lambda g: (g, g))
+assert id(k) not in {id(t) for t in topo_sort(d)}, "topo_sort: tensors that do not require a gradient are left out"
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-backward-accumulates", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # c = a + 2a: a is used twice, so its gradient is 1 + 2 = 3
@@ -185,6 +188,13 @@ np.testing.assert_allclose(np.asarray(a.grad.data), [3.0])
 c.backward()
 np.testing.assert_allclose(np.asarray(a.grad.data), [6.0], err_msg="leaf gradients accumulate across backward calls")
 assert b.grad is None, "only leaves keep .grad"
+# A backward may return None for a parent: that parent gets nothing, and backward goes on with the others.
+p = Tensor([1.0], requires_grad=True)
+q = Tensor.from_op(p.data * 2, (p,), lambda g: (g * 2,))
+r = Tensor.from_op(q.data + p.data, (q, p), lambda g: (None, g))
+r.backward()
+np.testing.assert_allclose(np.asarray(p.grad.data), [1.0],
+                           err_msg="backward: a None gradient skips that parent only; the other paths still count")
 
 # %% [markdown]
 # ## 3. Arithmetic with broadcasting
@@ -457,6 +467,8 @@ B = Tensor(rng.standard_normal((4, 2)), dtype=np.float64, requires_grad=True)
 assert gradcheck(lambda A, B: A @ B, A, B)
 X = Tensor(rng.standard_normal((5, 3, 4)), dtype=np.float64, requires_grad=True)
 assert gradcheck(lambda X, B: X @ B, X, B), "batched (5, 3, 4) @ (4, 2): B's gradient sums over the batch"
+Y = Tensor(rng.standard_normal((5, 4, 2)), dtype=np.float64, requires_grad=True)
+assert gradcheck(lambda X, Y: X @ Y, X, Y), "matmul backward, both batched: (5, 3, 4) @ (5, 4, 2)"
 v = Tensor(rng.standard_normal(4), dtype=np.float64, requires_grad=True)
 assert gradcheck(lambda A, v: A @ v, A, v)
 assert gradcheck(lambda v, B: v @ B, v, B)
