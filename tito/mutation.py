@@ -17,9 +17,10 @@ Equivalent mutants (a change that cannot alter behaviour, e.g. `>` vs `>=` where
 are listed with a one-line reason in `bench/mutation_equivalent.yaml`; they count in neither column.
 """
 import argparse
-import difflib
+import copy
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -61,8 +62,9 @@ class Mutant:
     "One change to the source: which operator, where, and the mutated text."
     operator: str
     occurrence: int
-    line: int                 # 1-based line of the change in the source
-    source: str               # the whole mutated source
+    line: int                 # 1-based line of the change in the module source
+    cell: int                 # index of the changed cell among the code cells
+    source: str               # the changed cell's mutated source
     original_line: str
     mutated_line: str
     status: str = "pending"   # killed | survived | equivalent
@@ -94,27 +96,37 @@ def solution_lines(text):
 
 
 def find_mutants(text, operators=OPERATORS):
-    "Every mutant of `text` (Python source) that an operator makes on a line inside a solution block."
+    """Every mutant that an operator makes on a line inside a solution block of `text` (a percent source).
+
+    Each code cell is mutated on its own (a cell is a few dozen lines, so parsing stays fast); a mutant
+    records the cell it changes and that cell's mutated source."""
     from cosmic_ray.ast import ast_nodes, get_ast
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
 
-    inside = solution_lines(text)
-    original = text.splitlines(keepends=True)
-    mutants = []
-    for name in operators:
-        operator = get_operator(name)()
-        positions = [start for node in ast_nodes(get_ast(text)) for start, _ in operator.mutation_positions(node)]
-        for occurrence, (line, _col) in enumerate(positions):
-            if line not in inside:
-                continue
-            mutated = mutate_code(text, operator, occurrence)
-            if mutated is None or mutated == text:
-                continue
-            changed = mutated.splitlines(keepends=True)
-            first = next((i for i, (a, b) in enumerate(zip(original, changed)) if a != b), line - 1)
-            mutants.append(Mutant(name, occurrence, first + 1, mutated, original[first],
-                                  changed[first] if first < len(changed) else ""))
+    instances = [(name, get_operator(name)()) for name in operators]
+    mutants, pos = [], 0
+    for k, cell in enumerate(code_cells(text)):
+        start = text.find(cell.source, pos)
+        assert start >= 0, f"cell {k} is not verbatim in the source"
+        first_line = text.count("\n", 0, start) + 1  # the file line of the cell's first source line
+        pos = start + len(cell.source)
+        inside = {n - first_line + 1 for n in solution_lines(text) if 0 <= n - first_line < cell.source.count("\n") + 1}
+        if not inside:
+            continue
+        original = cell.source.splitlines(keepends=True)
+        for name, operator in instances:
+            positions = [p for node in ast_nodes(get_ast(cell.source)) for p, _ in operator.mutation_positions(node)]
+            for occurrence, (line, _col) in enumerate(positions):
+                if line not in inside:
+                    continue
+                mutated = mutate_code(cell.source, operator, occurrence)
+                if mutated is None or mutated == cell.source:
+                    continue
+                changed = mutated.splitlines(keepends=True)
+                at = next((i for i, (a, b) in enumerate(zip(original, changed)) if a != b), line - 1)
+                mutants.append(Mutant(name, occurrence, first_line + at, k, mutated, original[at],
+                                      changed[at] if at < len(changed) else ""))
     return sorted(mutants, key=lambda m: (m.line, m.operator, m.occurrence))
 
 
@@ -122,20 +134,6 @@ def code_cells(text):
     "The code cells of a percent-format source, as the grader sees them."
     import jupytext
     return [c for c in jupytext.reads(text, fmt="py:percent").cells if c.cell_type == "code"]
-
-
-def _cell_of_line(text, line):
-    "Index (among code cells) of the cell that holds 1-based `line` of the percent source."
-    index, seen_code = -1, False
-    for number, row in enumerate(text.splitlines(), start=1):
-        if row.startswith("# %%"):
-            is_markdown = "[markdown]" in row.split("nbgrader=")[0]
-            if not is_markdown:
-                index += 1
-            seen_code = not is_markdown
-        if number == line:
-            return index if seen_code else None
-    return None
 
 
 def _run_from(cells, start, namespace, filename, stop_on_loss, must_pass):
@@ -213,6 +211,14 @@ class Pool:
                 return
             time.sleep(0.02)
 
+    def close(self):
+        "Kill the children still running (the run was interrupted)."
+        for pid, (_key, fd, _started, _buf) in list(self.running.items()):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(fd)
+        self.running.clear()
+
     def wait_all(self):
         while self.running:
             self._reap(block=True)
@@ -261,16 +267,20 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
             if reason:
                 m.status, m.reason = "equivalent", reason
                 continue
-            by_cell.setdefault(_cell_of_line(text, m.line), []).append(i)
+            by_cell.setdefault(m.cell, []).append(i)
         pool = Pool(jobs, limit)
         namespace = {"__name__": "__main__", "__file__": str(path)}
         from tito.cellrunner import run_cells
-        for k, cell in enumerate(cells):
-            for i in by_cell.get(k, []):
-                mutated_cells = code_cells(mutants[i].source)
-                pool.submit(i, lambda mc=mutated_cells: _run_from(mc, k, namespace, path, True, must_pass))
-            run_cells([cell], path, namespace=namespace, first_index=k)
-        results = pool.wait_all()
+        try:
+            for k, cell in enumerate(cells):
+                for i in by_cell.get(k, []):
+                    mutated_cells = cells[:k] + [copy.deepcopy(cell)] + cells[k + 1:]
+                    mutated_cells[k].source = mutants[i].source
+                    pool.submit(i, lambda mc=mutated_cells: _run_from(mc, k, namespace, path, True, must_pass))
+                run_cells([cell], path, namespace=namespace, first_index=k)
+            results = pool.wait_all()
+        finally:
+            pool.close()
         for i, m in enumerate(mutants):
             if m.status == "equivalent":
                 continue
@@ -283,6 +293,7 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
     finally:
         os.chdir(cwd)
         sys.path[:] = sys_path
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"module": module, "path": str(path), "baseline": baseline, "mutants": mutants,
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -335,6 +346,7 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default: 3x the reference run, >= 60)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `kill` runs the cleanup that ends the children
     results = [mutate_module(module_source(ROOT, n), jobs=args.jobs, timeout=args.timeout) for n in args.modules]
     rows = report(results)
     if args.json:
