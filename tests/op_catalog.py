@@ -1,6 +1,9 @@
 """The catalog of differentiable ops: one entry per op drives forward, gradient and torch-parity tests.
 
 Each module adds its ops in `tests/NN_name/ops.py` as a list `OPS` of `Op`; `all_ops()` gathers them.
+Each module's tests need only that module and the ones before it: 01's ops get forward checks in 01
+(`make_forward_tests`) and their gradient checks in 02 (`make_gradient_tests`), which makes them differentiable.
+Gradients are checked against central differences written here, not against the package's own `gradcheck`.
 """
 import importlib.util
 from dataclasses import dataclass, field
@@ -62,42 +65,88 @@ def module_ops(slug):
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
-def make_tests(slug):
-    """The catalog's tests for one module's ops, to put in that module's test file:
+def central_differences(fn, arrays, index, weights, eps=1e-6):
+    """The gradient of `sum(weights * fn(*arrays))` with respect to `arrays[index]`, by central differences.
 
-        globals().update(make_tests("01_tensor"))
+    Written here, independent of the package (its own `gradcheck` is an exercise and could hide its own bug):
+    each element is nudged by ±eps in float64 and the op is evaluated on fresh Tensors that record no graph.
+    """
+    from tinytorch.core.tensor import Tensor
+
+    def weighted_sum(xs):
+        out = fn(*[Tensor(a, dtype=a.dtype) for a in xs])
+        return float(np.sum(weights * np.asarray(out.data, dtype=np.float64)))
+
+    arrays = [np.array(a) for a in arrays]  # private copies to nudge
+    x = arrays[index]
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for idx in np.ndindex(*x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        up = weighted_sum(arrays)
+        x[idx] = old - eps
+        down = weighted_sum(arrays)
+        x[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+
+
+def _tensors(Tensor, op, arrays, requires_grad):
+    grad_idx = set(op.differentiable())
+    return [Tensor(a, dtype=a.dtype, requires_grad=requires_grad and i in grad_idx) for i, a in enumerate(arrays)]
+
+
+def make_forward_tests(slug):
+    """Forward values against numpy for one module's ops, needing nothing past that module:
+
+        globals().update(make_forward_tests("01_tensor"))
     """
     import pytest
-    from tinytorch.core.autograd import Tensor, gradcheck
+    from tinytorch.core.tensor import Tensor
     OPS = module_ops(slug)
-    def _tensors(op, arrays, requires_grad):
-        grad_idx = set(op.differentiable())
-        return [Tensor(a, dtype=a.dtype, requires_grad=requires_grad and i in grad_idx) for i, a in enumerate(arrays)]
-
 
     @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
     def test_forward_matches_numpy(op):
         arrays = op.inputs(dtype=np.float32)
-        out = op.fn(*_tensors(op, arrays, requires_grad=False))
+        out = op.fn(*_tensors(Tensor, op, arrays, requires_grad=False))
         want = op.ref(*arrays)
         assert isinstance(out, Tensor) and out.shape == np.shape(want)
         if np.asarray(want).dtype.kind == "f":
             assert out.dtype == np.float32, f"{op.name}: float32 in must give float32 out, got {out.dtype}"
-        np.testing.assert_allclose(out.data, want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(out.data, want, rtol=1e-4, atol=1e-5, err_msg=f"{op.name}: forward value")
 
+    return {"test_forward_matches_numpy": test_forward_matches_numpy}
+
+
+def make_gradient_tests(slug):
+    """Gradients (against central differences) and torch parity for one module's ops; they need autograd
+    (module 02), so they run in the tests of 02 for 01's ops, and in a module's own tests from 02 on:
+
+        globals().update(make_gradient_tests("01_tensor"))
+    """
+    import pytest
+    from tinytorch.core.autograd import Tensor
+    OPS = module_ops(slug)
 
     @pytest.mark.parametrize("op", [op for op in OPS if op.differentiable()], ids=lambda op: op.name)
     def test_gradient_matches_central_differences(op):
-        inputs = _tensors(op, op.inputs(seed=1), requires_grad=True)
-        assert gradcheck(op.fn, *inputs)
-
+        arrays = op.inputs(seed=1)  # float64: central differences are accurate to ~1e-9 there
+        inputs = _tensors(Tensor, op, arrays, requires_grad=True)
+        out = op.fn(*inputs)
+        weights = np.random.default_rng(4).standard_normal(out.shape)
+        out.backward(weights.astype(out.dtype))  # the gradient of sum(weights * out)
+        for i in op.differentiable():
+            assert inputs[i].grad is not None, f"{op.name}: backward() left input {i} without a gradient"
+            want = central_differences(op.fn, arrays, i, weights)
+            np.testing.assert_allclose(inputs[i].grad.data, want, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{op.name}: gradient of input {i} against central differences")
 
     @pytest.mark.skipif(not HAS_TORCH, reason="torch not installed: parity with torch is checked where it is")
     @pytest.mark.parametrize("op", [op for op in OPS if op.torch], ids=lambda op: op.name)
     def test_matches_torch(op):
         import torch
         arrays = op.inputs(seed=2)
-        ours = _tensors(op, arrays, requires_grad=True)
+        ours = _tensors(Tensor, op, arrays, requires_grad=True)
         theirs = [torch.tensor(a, requires_grad=i in op.differentiable()) for i, a in enumerate(arrays)]
         out, tout = op.fn(*ours), op.torch(*theirs)
         np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-6, atol=1e-8)
@@ -108,6 +157,10 @@ def make_tests(slug):
             np.testing.assert_allclose(ours[i].grad.data, theirs[i].grad.numpy(), rtol=1e-6, atol=1e-8,
                                        err_msg=f"{op.name}: gradient of input {i}")
 
-    return {"test_forward_matches_numpy": test_forward_matches_numpy,
-            "test_gradient_matches_central_differences": test_gradient_matches_central_differences,
+    return {"test_gradient_matches_central_differences": test_gradient_matches_central_differences,
             "test_matches_torch": test_matches_torch}
+
+
+def make_tests(slug):
+    "Forward, gradient and torch tests for the ops of a module that is 02 or later."
+    return {**make_forward_tests(slug), **make_gradient_tests(slug)}

@@ -21,11 +21,13 @@ def load_cells(path):
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def run_cells(cells, filename):
-    "Execute the cells in order; one result dict per code cell."
-    namespace = {"__name__": "__main__", "__file__": str(filename)}
+def run_cells(cells, filename, namespace=None, first_index=0):
+    """Execute the cells in order; one result dict per code cell. `namespace` continues an earlier run
+    (a fresh one by default); `first_index` numbers the cells when they are the tail of a notebook."""
+    if namespace is None:
+        namespace = {"__name__": "__main__", "__file__": str(filename)}
     results = []
-    for i, cell in enumerate(cells):
+    for i, cell in enumerate(cells, start=first_index):
         meta = cell.metadata.get("nbgrader", {})
         start = time.perf_counter()
         try:

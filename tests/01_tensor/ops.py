@@ -1,4 +1,4 @@
-"Catalog entries for module 01's ops (their gradients come from module 02)."
+"Catalog entries for module 01's ops (forward checked in 01, gradients in 02 where they become differentiable)."
 import numpy as np
 
 from op_catalog import Op

@@ -2,8 +2,8 @@
 reductions, shape ops, indexing, comparisons. Values of the differentiable ops against numpy are in the op
 catalog (ops.py / test_ops.py) and not repeated here.
 
-The catalog imports tinytorch.core.autograd, which re-defines the ops on the same class; every behaviour
-below must hold either way, and test_module_01_works_without_autograd checks the 01 export on its own.
+Nothing here imports module 02 (a student who solved only 01 runs these); behaviours must also hold once
+tinytorch.core.autograd re-defines the ops, which tests/02_autograd checks.
 """
 import os
 import subprocess
@@ -297,6 +297,12 @@ def test_module_01_works_without_autograd():
         assert a.sum(axis=0, keepdims=True).shape == (1, 3) and a[Tensor([1, 0])].shape == (2, 3)
         w = Tensor([1.0], requires_grad=True)
         assert (w * 2)._parents == () and (w * 2)._backward is None
+        try:
+            (w * 2).sum().backward()
+        except RuntimeError as err:  # no silent loss of gradients: the error names the import that fixes it
+            assert "import tinytorch.core.autograd" in str(err), err
+        else:
+            raise AssertionError("backward() without autograd must raise")
         print("ok")
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))

@@ -1,7 +1,12 @@
 """Behaviour of the exported autograd (tinytorch.core.autograd): graph recording, accumulation, broadcast-aware
 gradients, no_grad, gradcheck, deep graphs, leaf-only gradients. Per-op gradients are in the op catalog
 (tests/01_tensor/ops.py) and not repeated here."""
+import os
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -339,3 +344,38 @@ def test_gradcheck_with_index_inputs_keeps_float64_tolerance():
         return full
     with pytest.raises(AssertionError):
         gradcheck(gather_slightly_wrong, x, idx)
+
+
+# --- import order: the graph is recorded, or an error names the fix -----------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_ORDERS = {
+    "tensor first, autograd before computing": """
+        from tinytorch.core.tensor import Tensor
+        import tinytorch.core.autograd
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        assert list(x.grad.data) == [2.0, 4.0]
+    """,
+    "computed before autograd is imported": """
+        from tinytorch.core.tensor import Tensor
+        x = Tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        import tinytorch.core.autograd
+        try:
+            y.backward()
+        except RuntimeError as err:
+            assert "before tinytorch.core.autograd was imported" in str(err), err
+        else:
+            raise AssertionError("backward() through a graph that was never recorded must raise")
+    """,
+}
+
+
+@pytest.mark.parametrize("order", IMPORT_ORDERS, ids=list(IMPORT_ORDERS))
+def test_every_import_order_records_the_graph_or_says_why_not(order):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(IMPORT_ORDERS[order]) + "\nprint('ok')"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

@@ -62,7 +62,8 @@ def backward(self: Tensor, grad=None):
     "Backpropagate from this tensor, adding into `.grad` of every leaf that requires a gradient."
     if not self.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require a gradient: no input had "
-                           "requires_grad=True, or it was computed under no_grad()")
+                           "requires_grad=True, it was computed under no_grad(), or it was computed before "
+                           "tinytorch.core.autograd was imported")
     if grad is None:
         if self.size != 1:
             raise RuntimeError(f"backward() with no gradient needs a one-element tensor, got shape "
@@ -210,7 +211,7 @@ def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
         if not np.allclose(got, num, atol=atol, rtol=rtol):
             worst = np.unravel_index(np.argmax(np.abs(got - num)), x.shape) if x.shape else ()
             raise AssertionError(f"gradient of input {k} (shape {x.shape}) is wrong: at index {worst} backward "
-                                 f"gave {np.asarray(got)[worst]:.6g}, central differences {num[worst]:.6g}")
+                                 f"gave {np.asarray(got)[worst]:.6g}, central differences (numerical_grad) {num[worst]:.6g}")
     return True
 
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-matmul

@@ -42,6 +42,11 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
+    def backward(self, grad=None):
+        "Module 02 replaces this; until then no operation records a graph, so there is nothing to go back through."
+        raise RuntimeError("backward() needs autograd, which module 02 adds to Tensor: `import tinytorch.core.autograd` "
+                           "before computing, so that operations record the graph")
+
     def __len__(self):
         return len(self.data)
 

@@ -88,6 +88,11 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return self.data.item()
 
+    def backward(self, grad=None):
+        "Module 02 replaces this; until then no operation records a graph, so there is nothing to go back through."
+        raise RuntimeError("backward() needs autograd, which module 02 adds to Tensor: `import tinytorch.core.autograd` "
+                           "before computing, so that operations record the graph")
+
     def __len__(self):
         return len(self.data)
 
@@ -174,6 +179,14 @@ assert a.shape == (3, 4) and a.dtype == np.float32
 np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
 assert not np.array_equal(np.asarray(a.data), np.asarray(randn(3, 4, seed=1).data)), "different seeds differ"
 assert 0 <= rand(100, seed=0).data.min() and rand(100, seed=0).data.max() < 1
+for make, name in [(lambda **kw: zeros(2, 3, **kw), "zeros"), (lambda **kw: ones(2, 3, **kw), "ones"),
+                   (lambda **kw: full((2, 3), 1.5, **kw), "full")]:
+    assert make(dtype=np.float64).dtype == np.float64, f"{name}(..., dtype=np.float64) must give float64"
+    assert make(dtype=np.int64).dtype == np.int64, f"{name}(..., dtype=np.int64) must give int64"
+for make, name in [(zeros, "zeros"), (ones, "ones"), (randn, "randn")]:
+    assert make(2, requires_grad=True).requires_grad, f"{name}(2, requires_grad=True) must require a gradient"
+    assert not make(2).requires_grad, f"{name}(2) must not require a gradient by default"
+np.testing.assert_array_equal(np.asarray(full((2, 3), 1.5).data), np.full((2, 3), 1.5), err_msg="full fills every element")
 
 # %% [markdown]
 # ## 3. Arithmetic with broadcasting
@@ -350,6 +363,16 @@ out = a @ b
 assert isinstance(out, Tensor) and out.shape == (3, 3) and out.dtype == np.float32
 np.testing.assert_allclose(np.asarray(out.data), np.asarray(a.data) @ np.asarray(b.data))
 np.testing.assert_allclose(np.asarray(a.matmul(Tensor([1.0, 1.0])).data), [3, 7, 11])
+np.testing.assert_allclose(np.asarray((Tensor([1.0, 2.0]) @ b).data), [1, 2, 8], err_msg="matmul: (2,) @ (2, 3)")
+dot = Tensor([1.0, 2.0]) @ Tensor([3.0, 4.0])
+assert dot.shape == () and dot.item() == 11, "matmul of two vectors is their dot product, a 0-d tensor"
+for left, right in [(Tensor(2.0), Tensor([1.0, 2.0])), (Tensor([1.0, 2.0]), Tensor(2.0))]:
+    try:
+        left @ right
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"matmul of shapes {left.shape} and {right.shape} must raise ValueError (use * for scalars)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-matmul-batched", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
@@ -462,9 +485,12 @@ for got, shape in [(x.reshape(2, 3), (2, 3)), (x.reshape((3, 2)), (3, 2)), (x.re
 m = x.reshape(2, 3)
 assert m.T.shape == (3, 2) and m.transpose().shape == (3, 2)
 np.testing.assert_array_equal(np.asarray(m.T.data), np.arange(6).reshape(2, 3).T)
+np.testing.assert_array_equal(np.asarray(m.reshape(-1).data), np.arange(6), err_msg="reshape(-1) flattens")
 b = Tensor(np.zeros((4, 2, 3)))
 assert b.transpose().shape == (4, 3, 2), "with no axes, transpose swaps the last two dimensions"
-assert b.transpose(2, 0, 1).shape == (3, 4, 2)
+assert b.transpose(2, 0, 1).shape == (3, 4, 2) and b.transpose((2, 0, 1)).shape == (3, 4, 2), "transpose(axes...)"
+v = Tensor(np.arange(3, dtype=np.float32))
+assert v.transpose().shape == (3,) and v.transpose(0).shape == (3,), "transposing a vector leaves it as it is"
 try:
     x.reshape(4, 2)
 except ValueError as err:

@@ -796,13 +796,22 @@ np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-trainer-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w0 = tm.tok_emb.weight.data.copy()
+assert tr.lr < 1e-3, "the first step runs at a warm-up rate below the peak lr"
 first = tr.train_step()
 assert isinstance(first, float) and tr.step == 1 and len(tr.history["train_loss"]) == 1
-assert not np.allclose(tm.tok_emb.weight.data, w0), "a step changes the weights"
-assert tr.lr > tr.history["lr"][0] * 0 and tr.history["lr"][0] <= 1e-3 + 1e-12, "the schedule warms up"
+assert not np.allclose(tm.tok_emb.weight.data, w0), "train_step: a step changes the weights (optimiser step)"
 for _ in range(9):
     tr.train_step()
+np.testing.assert_allclose(tr.history["lr"], [tr.scheduler.lr_at(t) for t in range(1, 11)], rtol=1e-9,
+                           err_msg="train_step advances the warm-up + cosine schedule once per step (scheduler.step)")
 assert tr.step == 10 and abs(tr.lr - 1e-4) < 1e-9, "after total_steps the rate has decayed to min_lr (lr / 10)"
+clipped = LanguageModelTrainer(TinyGPT(vocab_size=50, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_len=16,
+                                       dropout=0.0, seed=0), stream, context=16, batch_size=6, total_steps=10,
+                               warmup_steps=2, grad_clip=1e-3, log=None, seed=0)
+clipped.train_step()
+norm = np.sqrt(sum(np.sum(np.square(p.grad.data, dtype=np.float64)) for p in clipped.model.parameters()))
+assert norm <= 1e-3 * 1.001, (f"train_step must clip the global gradient norm to grad_clip (clip_grad_norm) "
+                              f"before the optimisers step: norm {norm:.3g} with grad_clip=1e-3")
 g_pos = np.abs(np.asarray(tm.pos_emb.weight.grad.data)).sum(axis=1)
 assert g_pos.shape == (16,) and g_pos.min() > 0, "every position is trained, the last one (max_len - 1) included"
 assert tm.tok_emb.weight.grad is not None and np.isfinite(tm.tok_emb.weight.grad.data).all()
