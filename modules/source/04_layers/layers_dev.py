@@ -677,12 +677,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-init-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Initialisation.** You stack 20 `Linear(512, 512)` layers with ReLU between them and
 # initialise every weight from N(0, 1). What happens to the activations' scale as an input
 # passes through, and to the gradients on the way back? Which initialiser would you use
 # instead, and what does it do to each layer's output variance?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Each layer multiplies the variance by about n_in·σ²/2 = 256 (ReLU halves it): activations
 # (and gradients through Wᵀ) explode by ~256²⁰, overflow to inf/NaN. He init (σ² = 2/n_in)
@@ -691,12 +692,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-dropout-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Dropout and evaluation.** Suppose you forget `model.eval()` before measuring test
 # accuracy of a network trained with `Dropout(0.5)`. What do you observe (think about two
 # runs over the same test set), and why does *inverted* dropout need no change to the
 # weights when you switch to evaluation, while the original formulation did?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Predictions are random: accuracy is lower and differs between runs, since half the units
 # are dropped each pass. Inverted dropout scales kept units by 1/(1-p) during training, so
@@ -706,12 +708,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Counting memory.** An MLP `Linear(784, 512) → ReLU → Linear(512, 512) → ReLU →
 # Linear(512, 10)` is trained in float32 with Adam (which keeps two extra arrays per
 # parameter). How many parameters does it have, and roughly how many megabytes do the
 # parameters, their gradients and the optimiser state take together?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 784·512+512 + 512·512+512 + 512·10+10 = 401,920 + 262,656 + 5,130 = 669,706 parameters;
 # ×4 bytes ≈ 2.7 MB each for weights, gradients, and each of Adam's two moments: ≈ 10.7 MB
