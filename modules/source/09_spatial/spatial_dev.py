@@ -593,8 +593,7 @@ assert losses[-1] < 0.5 * losses[0], f"LeNet-5 should fit 32 examples: loss {los
 #   on 64 CIFAR images, a `75 × 50,176` float32 matrix, 15 MB), and col2im reads as much back;
 # - skipping the image's gradient saves the largest col2im of the network.
 #
-# The bench in `bench/train_step.py` compares the whole step with PyTorch's on the same
-# machine.
+# The course's own benchmarks compare the whole step with PyTorch's on the same machine.
 
 # %%
 import time

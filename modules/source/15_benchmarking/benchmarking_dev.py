@@ -20,7 +20,7 @@
 # came from a laptop with a different BLAS and thread count.
 #
 # In this module you build a small benchmark harness that avoids those traps, and that the
-# course's `bench/` scripts and milestones use:
+# course's own benchmarks and the milestones use:
 #
 # ```python
 # r = bench(step, warmup=3, repeats=20)            # one function

@@ -870,7 +870,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # the two backward products) should dominate; attention's `T²` terms are small at T = 64–128;
 # the element-wise ops (GELU, LayerNorm, softmax) are memory-bound. If anything else shows up
 # near the top — a Python loop, a `np.add.at`, a float64 copy — that is where your framework
-# loses to PyTorch. `bench/tinygpt_step.py` measures the step against PyTorch side by side.
+# loses to PyTorch. The course's own benchmarks measure the step against PyTorch side by side.
 
 # %% [markdown]
 # ## Reflection
