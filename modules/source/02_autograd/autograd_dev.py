@@ -108,7 +108,9 @@ assert Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "recordin
 # tensor that was not computed from others, such as a weight) adds its gradient into
 # `.grad`, so two `backward()` calls accumulate — the reason optimisers call `zero_grad()`.
 # A gradient must have the shape of its tensor; checking that catches most bugs in a new
-# op's backward at the line that has them.
+# op's backward at the line that has them. When an op's backward returns a gradient of the
+# wrong shape, raise a `RuntimeError` naming the gradient's shape and then the input's
+# shape, as Python prints them: `(3,)` ... `(2,)`.
 
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

@@ -576,8 +576,11 @@ assert (np.asarray(Dropout(1.0)(x).data) == 0).all()
 # saved snapshot. `load_state_dict(d)` writes arrays back into the existing parameters (in
 # place: an optimiser holding those Parameter objects keeps working). Before changing
 # anything it checks that the names match and that every shape agrees, and says which
-# parameter differs and how: loading a `(784, 128)` checkpoint into a `(784, 256)` layer is
-# the classic "changed the model, forgot the checkpoint" mistake.
+# parameter differs and how: a missing or unexpected name raises a `KeyError` naming it
+# (`strict=False` loads the names that match and skips the rest); a shape that differs
+# raises a `ValueError` naming the parameter (e.g. `layers.0.weight`) and both shapes.
+# Loading a `(784, 128)` checkpoint into a `(784, 256)` layer is the classic "changed the
+# model, forgot the checkpoint" mistake.
 #
 # On disk we use numpy's `.npz`, a zip of `.npy` arrays: portable, no pickle, one named
 # entry per parameter.

@@ -325,7 +325,9 @@ np.testing.assert_allclose(np.asarray(q.data), [2.0 * (1 - 0.05) - 0.1], rtol=1e
 # empty averages and the first steps after resuming are wild, lr-sized jumps. `state_dict()`
 # returns the learning rate and **copies** of the per-position state; `load_state_dict()`
 # checks that each position exists and each array has its parameter's shape, then loads
-# copies, so the two optimisers never share arrays.
+# copies, so the two optimisers never share arrays. A position with no parameter raises a
+# `ValueError` naming it (`parameter 1`); a shape that differs raises one naming the
+# position and both shapes.
 
 # %% nbgrader={"grade": false, "grade_id": "06-optimizers-state-dict", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

@@ -310,6 +310,8 @@ assert never.best == 3 and not never.stop
 # load checkpoints you made yourself: unpickling runs code named in the file). Write it
 # **atomically**: into `name.tmp`, then `os.replace` onto the real name. A crash halfway
 # through writing then leaves the previous checkpoint intact instead of a truncated file.
+# Loading a path that does not exist raises `FileNotFoundError`; a file that cannot be
+# unpickled raises `ValueError`; both messages name the file.
 
 # %% nbgrader={"grade": false, "grade_id": "08-training-checkpoint-io", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

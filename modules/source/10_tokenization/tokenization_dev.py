@@ -69,7 +69,8 @@ from fastcore.basics import patch
 # **Unknown characters.** Text at generation or evaluation time may contain a character the
 # corpus never had (a `é` in a prompt). The tokenizer takes a policy as an argument:
 # - `unknown="error"` (the default): `encode` raises a `ValueError` that names the
-#   character and its position, and says how to fix it;
+#   character as Python shows it and its position counted from 0 (`'z'` ... `position 2`
+#   for `encode("abzc")`), and says how to fix it;
 # - `unknown="unk"`: the vocabulary gets one extra token, `<unk>`, with **id 0** (the
 #   characters then take ids 1, 2, ...); unknown characters encode to it, and it decodes
 #   to the string `"<unk>"`. The round trip then no longer holds for such text — that is the
