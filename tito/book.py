@@ -31,9 +31,11 @@ def launch_links(root, module):
 
 
 def chapter_notebook(root, module):
-    "The module's student notebook with its README overview and launch links after the title."
-    from .edition import release_notebook
-    nb = release_notebook(module)
+    """The module's student notebook with its README overview and launch links after the title; without the
+    Colab setup cell the notebook opens with (it belongs to notebooks opened in Colab, not to a page)."""
+    from .edition import strip_notebook
+    from .export import read_source
+    nb = strip_notebook(read_source(module.source), module.slug)
     readme = module.dir / "README.md"
     overview = readme.read_text() if readme.is_file() else ""
     overview = re.sub(r"\A#[^\n]*\n", "", overview.lstrip())  # the notebook has its own title

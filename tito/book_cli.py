@@ -2,13 +2,13 @@
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from . import book as book_lib
 from .course import CourseError, find_root
+from .cli_support import make_console
 
 book_app = typer.Typer(help="The Jupyter Book made from the student edition.", no_args_is_help=True)
-console = Console()
+console = make_console()
 
 
 @book_app.command("build")

@@ -30,14 +30,16 @@ def run_cells(cells, filename, namespace=None, first_index=0):
     for i, cell in enumerate(cells, start=first_index):
         meta = cell.metadata.get("nbgrader", {})
         start = time.perf_counter()
+        cell_file, lineno = f"{filename}:cell-{i}", None
         try:
-            code = compile(cell.source, f"{filename}:cell-{i}", "exec")
+            code = compile(cell.source, cell_file, "exec")
             exec(code, namespace)
             error = None
         except BaseException as exc:  # noqa: BLE001 — a student cell may raise anything, even SystemExit
             if isinstance(exc, KeyboardInterrupt):
                 raise
             error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            lineno = failing_line(exc, cell_file)
         results.append({
             "cell": i,
             "grade_id": meta.get("grade_id"),
@@ -45,9 +47,19 @@ def run_cells(cells, filename, namespace=None, first_index=0):
             "points": float(meta.get("points", 0) or 0) if meta.get("grade") else 0.0,
             "passed": error is None,
             "error": error,
+            "lineno": lineno,  # the line of this cell that raised (None: it did not, or the cell does not compile)
+            "line": cell.source.splitlines()[lineno - 1] if lineno else None,
             "seconds": round(time.perf_counter() - start, 3),
         })
     return results
+
+
+def failing_line(exc, cell_file):
+    "The number of the cell's own line where `exc` passed last (the test's assert, or its call into the package)."
+    if isinstance(exc, SyntaxError) and exc.filename == cell_file:
+        return exc.lineno
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == cell_file]
+    return lines[-1] if lines else None
 
 
 def summarize(results):

@@ -86,6 +86,18 @@ def _points(meta):
         return float("nan")
 
 
+def _question_problem(cell):
+    "Why `cell` is not a reflection question cell (locked markdown, not graded, with text), or None."
+    if cell is None or cell.cell_type != "markdown":
+        return "the cell above is not a markdown cell"
+    meta = _meta(cell)
+    if not meta.get("locked") or meta.get("solution") or meta.get("grade"):
+        return "the cell above is not locked (locked: true, solution: false, grade: false)"
+    if not cell.source.strip() or ANSWER in cell.source or any(m in cell.source for m in MARKERS):
+        return "the cell above holds no question text (or holds the answer prompt or a marker)"
+    return None
+
+
 def check_module(root, module, seen_ids):
     "Problems of one module source; `seen_ids` maps grade_id -> module slug across the course (updated)."
     slug, probs = module.slug, []
@@ -170,6 +182,13 @@ def check_module(root, module, seen_ids):
                 add(name, "reflection without a mark scheme", f"add a `{MARK_SCHEME[0]}` ... `{MARK_SCHEME[1]}` block for the grader")
             if ANSWER not in src:
                 add(name, f"reflection without the `{ANSWER}` line", f"end the cell with a line `{ANSWER}`")
+            question_problem = _question_problem(nb.cells[i - 1] if i else None)
+            if question_problem:
+                add(name, f"reflection answer cell without its question right above it: {question_problem}",
+                    "put the question in its own markdown cell just above the answer cell, with nbgrader metadata "
+                    f'{{"grade": false, "grade_id": "{meta.get("grade_id") or "<answer id>"}-question", "locked": true, '
+                    '"solution": false, "schema_version": 3, "task": false}: nbgrader replaces the whole answer cell '
+                    "with the answer prompt, so a question inside it is never seen")
         elif mark or mark_err:
             add(name, "mark-scheme markers outside a reflection cell", 'put them in a markdown cell with "solution": true, "grade": true')
     if hidden_blocks == 0:

@@ -2,11 +2,10 @@
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import course, export as export_lib, testing
-from .cli_support import course_root
+from .cli_support import course_root, make_console
 
 app = typer.Typer(help="TinyTorch course tool: students export and test, instructors grade, maintainers check.",
                   no_args_is_help=True, add_completion=False)
@@ -22,7 +21,8 @@ from .milestones import milestone_app  # noqa: E402  (`tito milestone list|run`)
 app.add_typer(milestone_app, name="milestone")
 from .generate import generate_command  # noqa: E402  (`tito generate --checkpoint PATH --prompt TEXT`)
 app.command("generate")(generate_command)
-console = Console()
+console = make_console()
+SHOWN_FAILURES = 12  # per module and kind; the rest are counted
 
 
 def _root():
@@ -63,10 +63,7 @@ def test(module: Optional[str] = typer.Argument(None, help="module number or nam
         console.print(f"testing {m.slug} ...")
         r = testing.test_module(root, m)
         results.append(r)
-        for failure in r.inline_failures:
-            console.print(f"  [red]inline[/red] {failure}")
-        if not r.pytest_ok:
-            console.print(f"  [red]pytest[/red] {r.pytest_summary}")
+        _show_failures(m.slug, r)
     testing.save_results(root, results)
     table = Table(title="tito test")
     for col in ("module", "inline points", "inline tests", "pytest", "seconds"):
@@ -78,6 +75,24 @@ def test(module: Optional[str] = typer.Argument(None, help="module number or nam
     console.print(table)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+def _show_failures(slug, r):
+    "What failed, as plain lines a student can act on: each cell's grade_id and line, each test's name and error."
+    def show(kind, items, more_hint):
+        for item in items[:SHOWN_FAILURES]:
+            head, _, detail = item.partition("\n")
+            console.print(f"  {kind} {head}", markup=False, highlight=False, soft_wrap=True)
+            for line in detail.splitlines():
+                console.print(f"      {line}", markup=False, highlight=False, soft_wrap=True)
+        if len(items) > SHOWN_FAILURES:
+            console.print(f"  ... and {len(items) - SHOWN_FAILURES} more {kind} failures; {more_hint}",
+                          markup=False, highlight=False, soft_wrap=True)
+    show("inline", r.inline_failures, f"run the notebook of {slug} top to bottom to see them all")
+    if not r.pytest_ok:
+        console.print(f"  pytest: {r.pytest_summary}", markup=False, highlight=False, soft_wrap=True)
+    show("pytest", [f"{f['test']}\n{f['error']}" for f in r.pytest_failures],
+         f"run `python -m pytest tests/{slug}` for every traceback")
 
 
 def main():

@@ -1,5 +1,8 @@
-"What every tito command shares: finding the course, or exiting with the reason."
+"What every tito command shares: its console, finding the course, or exiting with the reason."
+import sys
+
 import typer
+from rich.console import Console
 
 from . import course
 
@@ -13,3 +16,15 @@ def course_root(console):
     except course.CourseError as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(EXIT_USAGE)
+
+
+def make_console(**kwargs):
+    """A rich Console that colours its output only on a real terminal. `!tito ...` in a notebook runs with its
+    output piped and FORCE_COLOR=1 set by ipykernel for every shell command, which rich would obey: the cell
+    would fill with escape codes. So colour follows whether stdout is a terminal, and NO_COLOR turns it off."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        terminal = bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        terminal = False
+    return Console(force_terminal=terminal, **kwargs)

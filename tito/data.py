@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from .cli_support import make_console
 
 
 class DataFetchError(Exception):
@@ -229,7 +230,7 @@ def status(root=None, specs=None):
 
 data_app = typer.Typer(help="Datasets: download and verify them, and see what is in the data folder.",
                        no_args_is_help=True, add_completion=False)
-console = Console(soft_wrap=True)  # long URLs and paths stay whole, for copying
+console = make_console(soft_wrap=True)  # long URLs and paths stay whole, for copying
 ROOT_OPTION = typer.Option(None, "--root", help="data folder (default: $TINYTORCH_DATA, else ~/.cache/tinytorch)")
 
 

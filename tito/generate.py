@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-console = Console()
+from .cli_support import make_console
+
+console = make_console()
 
 
 def sample(checkpoint, prompt, length, temperature, top_k, top_p, seed, use_cache, out=print):

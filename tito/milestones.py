@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import course
 from .testing import course_env
-from .cli_support import course_root
+from .cli_support import course_root, make_console
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ MILESTONES = [
 
 milestone_app = typer.Typer(help="Train the milestone models (real data, full test set, stated targets).",
                             no_args_is_help=True, add_completion=False)
-console = Console()
+console = make_console()
 
 
 def _root():

@@ -1,6 +1,5 @@
 "`tito test`: a module's inline tests in a fresh process, then its pytest suite; results kept for `tito status`."
 import json
-import re
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ class ModuleResult:
     inline_failures: list = field(default_factory=list)
     pytest_ok: bool = False
     pytest_summary: str = ""
+    pytest_failures: list = field(default_factory=list)  # {"test": nodeid, "error": first lines}
     seconds: float = 0.0
 
     @property
@@ -31,6 +31,14 @@ def course_env(root):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def plain_env(root):
+    """course_env without colour: ipykernel sets FORCE_COLOR for every `!command` of a notebook, and pytest then
+    writes escape codes into its reports (even into the junit xml, whatever --color says)."""
+    env = {k: v for k, v in course_env(root).items() if k not in ("FORCE_COLOR", "PY_COLORS", "CLICOLOR_FORCE")}
+    env["NO_COLOR"] = "1"
     return env
 
 
@@ -47,28 +55,95 @@ def run_inline(root, module, timeout=900):
         return json.loads(out.read_text())
 
 
+def brief(text, lines=8, width=300):
+    "The first `lines` non-empty lines of an error message, each cut to `width` characters."
+    kept = [l.rstrip()[:width] for l in str(text).splitlines() if l.strip()][:lines]
+    return "\n".join(kept)
+
+
+def _failure_line(element):
+    """The first line worth showing of a junit <failure>/<error>: pytest's own crash message, or, when that is
+    only a label (a collection error is reported as "collection failure"), the first `E ` line of its report."""
+    message = (element.get("message") or "").strip()
+    report = element.text or ""
+    error_lines = [l[1:].strip() for l in report.splitlines() if l.startswith("E ") and l[1:].strip()]
+    if error_lines and (not message or message in ("collection failure", "failed on setup with")):
+        return brief("\n".join(error_lines))
+    return brief(message or report)
+
+
+def _nodeid(case):
+    """pytest's id of a junit <testcase> (`tests/01_tensor/test_x.py::TestY::test_z[1]`), from the xunit1
+    `file` attribute; a module that failed to import is reported with its dotted name only."""
+    file, classname, name = case.get("file"), case.get("classname") or "", case.get("name") or ""
+    if not file:
+        return name.replace(".", "/") + ".py" if not classname else f"{classname}::{name}"
+    module = file[:-3].replace("/", ".") if file.endswith(".py") else file
+    if not classname and name == module:  # the file could not be collected (an import error, a syntax error)
+        return file
+    inner = classname[len(module) + 1:] if classname.startswith(module + ".") else ""
+    return "::".join([file, *inner.split(".")] if inner else [file]) + f"::{name}"
+
+
+def read_junit(path):
+    "(failures, summary) from pytest's junit xml: failures as {'test', 'error'} dicts, summary like pytest's."
+    import xml.etree.ElementTree as ET
+    tree = ET.parse(path)
+    suites = [tree.getroot()] if tree.getroot().tag == "testsuite" else tree.getroot().findall("testsuite")
+    failures, counts, seconds = [], {"failed": 0, "passed": 0, "error": 0, "skipped": 0}, 0.0
+    for suite in suites:
+        seconds += float(suite.get("time") or 0)
+        for case in suite.iter("testcase"):
+            problem = next((case.find(tag) for tag in ("failure", "error") if case.find(tag) is not None), None)
+            skipped = case.find("skipped") is not None
+            if problem is not None:
+                counts["failed" if problem.tag == "failure" else "error"] += 1
+                failures.append({"test": _nodeid(case), "error": _failure_line(problem)})
+            elif skipped:
+                counts["skipped"] += 1
+            else:
+                counts["passed"] += 1
+    parts = [f"{n} {word}" for word, n in counts.items() if n]
+    return failures, f"{', '.join(parts) or 'no tests ran'} in {seconds:.2f}s"
+
+
 def run_pytest(root, module, timeout=1800):
-    "Run tests/NN_name with pytest in a fresh process; (ok, last summary line)."
+    """Run tests/NN_name with pytest in a fresh process; (ok, summary, failures), the failures read from
+    pytest's junit report (each test's name and the first lines of its error)."""
     tests = module.tests_dir(root)
     if not tests.is_dir():
-        return False, f"no tests folder {tests.relative_to(root)}"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider"],
-                          cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
-    counts = [l.strip("= ") for l in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|error|skipped)", l)]
-    summary = counts[-1] if counts else (proc.stdout + proc.stderr).strip()[-500:]
-    return proc.returncode == 0, summary
+        return False, f"no tests folder {tests.relative_to(root)}", []
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "junit.xml"
+        # xunit1 records each test's file; a file that fails to import must not hide the other files' results
+        proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider", "-q", "--color=no",
+                               f"--rootdir={root}", f"--junitxml={report}", "-o", "junit_family=xunit1",
+                               "--continue-on-collection-errors"],
+                              cwd=root, env=plain_env(root), capture_output=True, text=True, timeout=timeout)
+        if not report.is_file():  # pytest itself could not start (a bad option, a broken conftest, ...)
+            return False, "pytest did not run", [{"test": str(tests.relative_to(root)),
+                                                    "error": brief((proc.stderr or proc.stdout).strip(), lines=6)}]
+        failures, summary = read_junit(report)
+    return proc.returncode == 0, summary, failures
 
 
 def test_module(root, module):
     "Inline tests and pytest for one module."
     start = time.perf_counter()
     inline = run_inline(root, module)
-    ok, summary = run_pytest(root, module)
+    ok, summary, failures = run_pytest(root, module)
     return ModuleResult(module=module.slug, earned=inline["earned"], possible=inline["possible"],
-                        inline_ok=not inline["failed"],
-                        inline_failures=[f"{f.get('grade_id') or 'cell ' + str(f.get('cell'))}: {f['error']}"
-                                         for f in inline["failed"]],
-                        pytest_ok=ok, pytest_summary=summary, seconds=round(time.perf_counter() - start, 1))
+                        inline_ok=not inline["failed"], inline_failures=[describe_cell_failure(f) for f in inline["failed"]],
+                        pytest_ok=ok, pytest_summary=summary, pytest_failures=failures,
+                        seconds=round(time.perf_counter() - start, 1))
+
+
+def describe_cell_failure(failure):
+    "One failing notebook cell for the student: its grade_id (or number), the line that failed, the error."
+    where = failure.get("grade_id") or f"cell {failure.get('cell')}"
+    if failure.get("lineno"):
+        where += f", line {failure['lineno']}: {failure.get('line', '').strip()}"
+    return f"{where}\n{brief(failure['error'])}"
 
 
 def results_file(root):

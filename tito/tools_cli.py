@@ -2,13 +2,12 @@
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import course
-from .cli_support import course_root
+from .cli_support import course_root, make_console
 
-console = Console()
+console = make_console()
 
 
 def _root():

@@ -52,6 +52,12 @@ def test_nothing_is_loaded_from_another_site(site):
     assert not (site / "_static" / "mathjax").exists(), "MathJax is not copied under _static/"
 
 
+def test_no_chapter_shows_the_colab_setup_code(site):
+    for m in all_modules(ROOT):
+        text = book_lib.page_text((site / "chapters" / f"{m.slug}.html").read_text())
+        assert "google.colab" not in text and "/content/" not in text, f"{m.slug}: the book shows the Colab setup cell"
+
+
 def test_launch_links_open_the_student_notebooks(site):
     m = all_modules(ROOT)[0]
     html = (site / "chapters" / f"{m.slug}.html").read_text()

@@ -29,3 +29,13 @@ def test_student_notebooks_open_with_the_colab_setup_cell():
         first = release_notebook(m).cells[0]
         assert first.cell_type == "code" and 'if "google.colab" in sys.modules:' in first.source, m.slug
         assert repo in first.source, f"{m.slug}: the Colab cell clones the course repository"
+
+
+def test_book_chapters_open_with_their_title_not_the_colab_cell():
+    from tito.book import chapter_notebook
+    for m in MODULES:
+        nb = chapter_notebook(ROOT, m)
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("# "), \
+            f"{m.slug}: the chapter opens with its title"
+        setup = [i for i, c in enumerate(nb.cells) if "google.colab" in c.source or c.get("id") == "colab-setup"]
+        assert setup == [], f"{m.slug}: the Colab setup code is not part of the chapter (cells {setup})"

@@ -78,7 +78,7 @@ def test_edition_layout(student_edition):
     out, report = student_edition
     mods = [m for m in course_lib.all_modules(ROOT) if m.source]
     assert report.modules == [m.slug for m in mods]
-    for name in ("pyproject.toml", "settings.ini", "README.md"):
+    for name in ("pyproject.toml", "settings.ini"):
         assert (out / name).read_bytes() == (ROOT / name).read_bytes()
     for m in mods:
         d = out / "modules" / m.slug
@@ -89,6 +89,88 @@ def test_edition_layout(student_edition):
             assert m.package_file(out).is_file()
     assert (out / "tito" / "cli.py").is_file() and not (out / "tests" / "pipeline").exists()
     assert [m.slug for m in course_lib.all_modules(out)] == report.modules
+
+
+def test_edition_readme_is_the_students(student_edition):
+    out, _ = student_edition
+    readme = (out / "README.md").read_text()
+    assert readme == edition.student_readme(ROOT) and readme != (ROOT / "README.md").read_text()
+    assert "{{" not in readme, "every placeholder is filled from settings.ini"
+    cfg = course_lib.settings(ROOT)["course"]
+    for must in ("Colab", "Binder", "JupyterHub", "tito export", "tito test", "tito submit", "tito doctor",
+                 cfg["binder_url"], cfg["colab_url"], f"git clone -b {cfg['student_branch']} {cfg['repository']}"):
+        assert must in readme, f"the student README says nothing of {must!r}"
+    assert "nbgrader generate" not in readme and "scripts/test.sh" not in readme, "no maintainer or instructor steps"
+
+
+# a link target or image source in markdown: [text](target), ![alt](target), <img src="target">
+MD_LINK = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|<img\b[^>]*?\bsrc=[\"']([^\"']+)")
+
+
+def _markdown_texts(out):
+    "(relative path, markdown text) of every markdown file and every notebook's markdown cells in the edition."
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out)
+        if p.suffix == ".md":
+            yield rel, p.read_text()
+        elif p.suffix == ".ipynb":
+            cells = nbformat.read(p, as_version=4).cells
+            yield rel, "\n".join(c.source for c in cells if c.cell_type == "markdown")
+
+
+def test_every_link_and_image_resolves_inside_the_edition(student_edition):
+    out, _ = student_edition
+    broken, checked = [], 0
+    for rel, text in _markdown_texts(out):
+        for match in MD_LINK.finditer(text):
+            target = (match.group(1) or match.group(2)).split("#")[0]
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+                continue  # an anchor on the same page, or a URL
+            checked += 1
+            path = (out / rel.parent / target).resolve()
+            if out.resolve() not in path.parents or not path.exists():
+                broken.append(f"{rel}: {target}")
+    assert checked >= 4, "the module overviews show their figures (sanity check of the check)"
+    assert broken == [], broken
+
+
+def _repo_paths_named(text, tops):
+    "Paths in `text` that start with a top-level folder of the repository, e.g. `bench/tinygpt_step.py`."
+    names = "|".join(re.escape(t) for t in sorted(tops, key=len, reverse=True))
+    return {m.group(1).rstrip(".,:;)") for m in re.finditer(rf"(?<![\w./~-])((?:{names})/[\w./*-]*)", text)}
+
+
+# placeholders the guides use for "any module": modules/NN_name/name_dev.ipynb
+PLACEHOLDERS = [("NN_name", "[0-9][0-9]_*"), ("name_dev", "*_dev"), ("NAME", "*")]
+
+
+def _shipped(out, named):
+    "Whether `named` (a path, a glob, or a pattern with placeholders) is in the edition, or is written by a run."
+    if any(part in edition.SKIP_PARTS for part in Path(named).parts):
+        return True  # e.g. milestones/runs/...: what running a milestone writes, not a file to ship
+    pattern = named.rstrip("/")
+    for placeholder, glob in PLACEHOLDERS:
+        pattern = pattern.replace(placeholder, glob)
+    return any(out.glob(pattern))
+
+
+def test_no_shipped_text_names_a_path_that_is_not_shipped(student_edition):
+    """What a student reads (markdown, notebooks, the package, the tests, the milestones) names no file of the
+    repository that the edition leaves out (bench/, the maintainers' tests, the sources, ...)."""
+    out, _ = student_edition
+    tops = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")} - {"course"}
+    missing = []
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out)
+        if not p.is_file() or rel.parts[0] in ("tito", ".tito") or p.suffix not in (".md", ".ipynb", ".py", ".txt", ".sh"):
+            continue
+        text = p.read_text(errors="replace")
+        if p.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
+        for named in _repo_paths_named(text, tops):
+            if not _shipped(out, named):
+                missing.append(f"{rel}: {named}")
+    assert missing == [], missing
 
 
 def test_edition_holds_no_solution_hidden_test_or_mark_scheme(student_edition):

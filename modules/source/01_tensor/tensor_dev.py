@@ -41,11 +41,12 @@ from fastcore.basics import patch  # adds a method to a class from a later cell
 # ## 1. The dtype policy and the constructor
 #
 # Deep learning runs in **float32**: 4 bytes a number, and BLAS matmul runs about twice as
-# fast as in float64. So a `Tensor` made from Python floats, or from a float64 numpy array,
-# stores float32 — unless you ask for a dtype explicitly (`dtype=np.float64` is useful for
-# precise gradient checks). Integer data stays integer: class labels and token ids are
-# indices, not quantities. Results of operations follow numpy's promotion rules, so float32
-# in gives float32 out.
+# fast as in float64. So a `Tensor` made from Python floats, or from a floating numpy array
+# of any other precision (float64, float16, ...), stores float32 — unless you ask for a dtype
+# explicitly: an explicit `dtype` is always kept (`dtype=np.float64` is useful for precise
+# gradient checks). Integer and boolean data keep their dtype: class labels and token ids
+# are indices, not quantities. Results of operations follow numpy's promotion rules, so
+# float32 in gives float32 out, and a Python number does not promote float32.
 #
 # A `Tensor` also carries three fields that module 02 brings to life: `requires_grad`,
 # `grad` and the graph links `_parents`/`_backward`. Here they are simply stored.
@@ -126,7 +127,9 @@ np.testing.assert_array_equal(np.asarray(t.data), [[1, 2], [3, 4]])
 #
 # Models start from zeros (biases), ones (scales) and random numbers (weights). A random
 # helper takes a `seed` so that an experiment can be repeated exactly: reproducibility is
-# what lets you tell a real improvement from luck.
+# what lets you tell a real improvement from luck. `zeros`, `ones` and `full` make float32
+# unless given a `dtype`, which they keep; `zeros`, `ones` and `randn` also take
+# `requires_grad`; `arange` follows `np.arange` (integer arguments give integers).
 
 # %% nbgrader={"grade": false, "grade_id": "01-tensor-creation", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -195,7 +198,9 @@ np.testing.assert_array_equal(np.asarray(full((2, 3), 1.5).data), np.full((2, 3)
 # shapes are aligned from the right, and a dimension of size 1 (or a missing one) stretches
 # to match. `(32, 10) + (10,)` adds one bias row to every example; `(3, 1) * (1, 4)` makes
 # a `(3, 4)` table. Shapes that cannot broadcast, like `(2, 3)` and `(4,)`, are a bug in the
-# caller: the error must show **both shapes** so the bug is found in seconds.
+# caller: raise a `ValueError` whose message shows **both shapes** as Python prints them,
+# `(2, 3)` and `(4,)`, so the bug is found in seconds (the tests look for exactly those
+# strings). The comparisons of section 7 go through the same function and share the rule.
 #
 # Python numbers and numpy arrays on either side are turned into tensors, so `2 * x`,
 # `x - 1` and `1 / x` all work (that is what the reflected `__radd__`, `__rsub__`, ...
@@ -329,7 +334,12 @@ np.testing.assert_allclose(np.asarray((Tensor(np.ones((5, 1, 3))) * Tensor(np.on
 # This one operation is where almost all of a network's time goes: `m·k·n` multiply-adds,
 # done by an optimised BLAS library rather than by Python loops.
 #
-# A mismatch (`(2, 3) @ (4, 5)`) must say which dimensions disagree.
+# A mismatch (`(2, 3) @ (4, 5)`) raises a `ValueError` whose message shows both shapes as
+# Python prints them, `(2, 3)` and `(4, 5)` (the tests look for exactly those strings);
+# saying which dimensions disagree (3 and 4) helps the reader more, but is not checked.
+# Batch dimensions that cannot broadcast (`(2, 3, 4) @ (5, 4, 2)`) raise the same way, and
+# so does a 0-dimensional operand, with a message saying matmul needs at least one
+# dimension (use `*` for a scalar).
 
 # %% nbgrader={"grade": false, "grade_id": "01-tensor-matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -435,7 +445,9 @@ assert x.sum().dtype == np.float32
 # `transpose` swaps dimensions — with no arguments, the last two, which is the matrix
 # transpose a batch of matrices needs (`.T` is a shortcut). Indexing takes everything numpy
 # does: integers, slices, `None`, boolean masks and integer arrays (an embedding lookup is
-# `table[token_ids]`). Reshape errors name both shapes, like every other error here.
+# `table[token_ids]`). `reshape` and `transpose` accept their sizes or axes as separate
+# arguments or as one tuple or list. A reshape that cannot fit raises a `ValueError` naming
+# the tensor's shape first and the requested one after it, e.g. `(6,)` and `(4, 2)`.
 
 # %% nbgrader={"grade": false, "grade_id": "01-tensor-shape-ops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -578,21 +590,23 @@ else:
 #
 # Answer in a sentence or three each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "01-tensor-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "01-tensor-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Memory.** A `(1024, 1024)` float32 weight matrix and its float64 twin: how many bytes
 # each? A model with 10 million parameters trained with Adam keeps the weights, their
 # gradients and two moment buffers: how much memory is that in float32?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "01-tensor-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 4 MiB vs 8 MiB. 10M params × 4 buffers × 4 bytes = 160 MB (about 153 MiB).
 # === END MARK SCHEME ===
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "01-tensor-reflect-matmul", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "01-tensor-reflect-matmul-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Cost.** How many multiply-adds does `(64, 784) @ (784, 128)` take? Why is calling numpy's
 # matmul far faster than three nested Python loops computing the same numbers?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "01-tensor-reflect-matmul", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 64·784·128 ≈ 6.4 million. BLAS runs compiled, vectorised (SIMD), cache-blocked and
 # multi-threaded code; a Python loop pays interpreter overhead per element (~100× slower).

@@ -108,7 +108,9 @@ assert Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "recordin
 # tensor that was not computed from others, such as a weight) adds its gradient into
 # `.grad`, so two `backward()` calls accumulate — the reason optimisers call `zero_grad()`.
 # A gradient must have the shape of its tensor; checking that catches most bugs in a new
-# op's backward at the line that has them.
+# op's backward at the line that has them. When an op's backward returns a gradient of the
+# wrong shape, raise a `RuntimeError` naming the gradient's shape and then the input's
+# shape, as Python prints them: `(3,)` ... `(2,)`.
 
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -642,12 +644,13 @@ else:
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "02-autograd-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "02-autograd-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Memory.** The backward pass needs values saved during the forward pass. For
 # `out = relu(x @ W)` with `x` of shape `(64, 1024)`, which arrays does the graph keep alive
 # until `backward()` runs, and why is that why training needs far more memory than inference
 # (where `no_grad()` is used)?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "02-autograd-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # x and W (for the matmul gradients) and the pre-activation or a mask for relu; every
 # intermediate activation of every layer stays alive until backward, so memory grows with
@@ -656,11 +659,12 @@ else:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "02-autograd-reflect-reverse", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "02-autograd-reflect-reverse-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Why reverse mode?** A network has one scalar loss and millions of parameters. Why is one
 # backward sweep (reverse mode) so much cheaper here than computing each parameter's
 # derivative with central differences, or with forward-mode differentiation?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "02-autograd-reflect-reverse", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Reverse mode gets all n partial derivatives of one output in one sweep (cost ~ a forward
 # pass); central differences need 2n forward passes, forward mode n sweeps (one per input).

@@ -501,11 +501,12 @@ assert "tanh" in repr(GELU(approximate="tanh"))
 #
 # Answer in a few sentences each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-vanishing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "03-activations-reflect-vanishing-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Vanishing gradients.** A gradient flows back through 20 layers, each followed by a
 # sigmoid. At best, by what factor can the activations alone shrink it? Why does ReLU not
 # have this problem for positive inputs, and what problem does it have instead?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-vanishing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # σ' ≤ 0.25, so the factor is at most 0.25²⁰ ≈ 9·10⁻¹³ (ignoring weights). ReLU's derivative
 # is exactly 1 for x > 0, so it does not shrink the gradient; instead a unit whose input is
@@ -514,11 +515,12 @@ assert "tanh" in repr(GELU(approximate="tanh"))
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-stability", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "03-activations-reflect-stability-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Stability.** float32 overflows above about 3.4·10³⁸. From which logit value does
 # `np.exp` overflow in float32, and what does the naive softmax return for the logits
 # `[100, 0]`? Why does subtracting the maximum fix it without changing the answer?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-stability", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # ln(3.4e38) ≈ 88.7; exp(100) = inf, so the naive softmax gives inf/inf = nan (and 0/inf = 0)
 # → [nan, 0]. softmax(x - c) = softmax(x) because e^{-c} cancels between numerator and
@@ -528,12 +530,13 @@ assert "tanh" in repr(GELU(approximate="tanh"))
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-fused", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "03-activations-reflect-fused-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Fused ops.** The attention scores of a GPT layer have shape (batch 32, heads 8, 256, 256)
 # in float32. How many bytes is one such array? The composed softmax keeps about four arrays
 # of this size alive for backward, the fused one keeps one: what does that save per layer,
 # and why does the fused backward never need the `256 × 256` Jacobian of each row?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "03-activations-reflect-fused", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 32·8·256·256·4 B = 64 MiB. Composed ≈ 4 × 64 MiB = 256 MiB vs 64 MiB fused: about 192 MiB
 # saved per layer. The Jacobian-vector product s ⊙ (g − Σ g s) needs only s and g (O(C) per

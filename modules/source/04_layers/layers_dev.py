@@ -576,8 +576,11 @@ assert (np.asarray(Dropout(1.0)(x).data) == 0).all()
 # saved snapshot. `load_state_dict(d)` writes arrays back into the existing parameters (in
 # place: an optimiser holding those Parameter objects keeps working). Before changing
 # anything it checks that the names match and that every shape agrees, and says which
-# parameter differs and how: loading a `(784, 128)` checkpoint into a `(784, 256)` layer is
-# the classic "changed the model, forgot the checkpoint" mistake.
+# parameter differs and how: a missing or unexpected name raises a `KeyError` naming it
+# (`strict=False` loads the names that match and skips the rest); a shape that differs
+# raises a `ValueError` naming the parameter (e.g. `layers.0.weight`) and both shapes.
+# Loading a `(784, 128)` checkpoint into a `(784, 256)` layer is the classic "changed the
+# model, forgot the checkpoint" mistake.
 #
 # On disk we use numpy's `.npz`, a zip of `.npy` arrays: portable, no pickle, one named
 # entry per parameter.
@@ -677,12 +680,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-init-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Initialisation.** You stack 20 `Linear(512, 512)` layers with ReLU between them and
 # initialise every weight from N(0, 1). What happens to the activations' scale as an input
 # passes through, and to the gradients on the way back? Which initialiser would you use
 # instead, and what does it do to each layer's output variance?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Each layer multiplies the variance by about n_in·σ²/2 = 256 (ReLU halves it): activations
 # (and gradients through Wᵀ) explode by ~256²⁰, overflow to inf/NaN. He init (σ² = 2/n_in)
@@ -691,12 +695,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-dropout-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Dropout and evaluation.** Suppose you forget `model.eval()` before measuring test
 # accuracy of a network trained with `Dropout(0.5)`. What do you observe (think about two
 # runs over the same test set), and why does *inverted* dropout need no change to the
 # weights when you switch to evaluation, while the original formulation did?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Predictions are random: accuracy is lower and differs between runs, since half the units
 # are dropped each pass. Inverted dropout scales kept units by 1/(1-p) during training, so
@@ -706,12 +711,13 @@ np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "04-layers-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Counting memory.** An MLP `Linear(784, 512) → ReLU → Linear(512, 512) → ReLU →
 # Linear(512, 10)` is trained in float32 with Adam (which keeps two extra arrays per
 # parameter). How many parameters does it have, and roughly how many megabytes do the
 # parameters, their gradients and the optimiser state take together?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "04-layers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 784·512+512 + 512·512+512 + 512·10+10 = 401,920 + 262,656 + 5,130 = 669,706 parameters;
 # ×4 bytes ≈ 2.7 MB each for weights, gradients, and each of Adam's two moments: ≈ 10.7 MB

@@ -438,12 +438,13 @@ assert CrossEntropyLoss(label_smoothing=0.1).label_smoothing == 0.1
 #
 # Answer in a few sentences each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "05-losses-reflect-init-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **A sanity check for free.** A freshly initialised classifier over C classes outputs
 # nearly equal logits. What cross-entropy should the first training step print for MNIST
 # (C = 10) and for a character model with a 65-symbol vocabulary? What would you suspect if
 # the first loss were 40?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-init", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Equal logits give s = 1/C, so the loss is ln C: ln 10 ≈ 2.30, ln 65 ≈ 4.17. A loss of 40
 # means confidently wrong logits at initialisation: weights too large (bad init scale),
@@ -452,11 +453,12 @@ assert CrossEntropyLoss(label_smoothing=0.1).label_smoothing == 0.1
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-logits", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "05-losses-reflect-logits-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Why logits?** Suppose a model applies softmax itself and the loss takes probabilities,
 # computing `-log(p[y])`. Describe two things that go wrong in float32 when the model is
 # very confident (and sometimes very wrong), and how taking logits avoids them.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-logits", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # p[y] underflows to 0 when the model is confidently wrong → log 0 = -inf loss and inf/nan
 # gradients; the backward through softmax then log multiplies/divides tiny numbers
@@ -467,13 +469,14 @@ assert CrossEntropyLoss(label_smoothing=0.1).label_smoothing == 0.1
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "05-losses-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Memory of a language-model loss.** A GPT with a 50,257-token vocabulary is trained on a
 # batch of 8 sequences of 1,024 tokens. How large (in float32) is the logits tensor? The
 # fused loss keeps one array of that size for backward and builds no one-hot matrix: how
 # much would materialising `onehot(y)` as float32 add, and how much does storing `y` as
 # int64 indices cost instead?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "05-losses-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 8·1024·50257·4 B ≈ 1.65 GB (≈1.53 GiB). A float32 one-hot is the same size again
 # (≈1.65 GB); int64 indices cost 8·1024·8 B = 64 KiB.

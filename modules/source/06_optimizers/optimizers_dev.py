@@ -325,7 +325,9 @@ np.testing.assert_allclose(np.asarray(q.data), [2.0 * (1 - 0.05) - 0.1], rtol=1e
 # empty averages and the first steps after resuming are wild, lr-sized jumps. `state_dict()`
 # returns the learning rate and **copies** of the per-position state; `load_state_dict()`
 # checks that each position exists and each array has its parameter's shape, then loads
-# copies, so the two optimisers never share arrays.
+# copies, so the two optimisers never share arrays. A position with no parameter raises a
+# `ValueError` naming it (`parameter 1`); a shape that differs raises one naming the
+# position and both shapes.
 
 # %% nbgrader={"grade": false, "grade_id": "06-optimizers-state-dict", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -573,12 +575,13 @@ assert sgd_loss < 0.1 * start and adam_loss < 0.1 * start, "both should explain 
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "06-optimizers-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Optimiser memory.** A model has 350 million float32 parameters. How much memory do the
 # weights, the gradients and the optimiser state take when training with plain SGD, with
 # SGD + momentum, and with Adam? Which one would you pick if memory were the constraint,
 # and what would you lose?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 350M × 4 B = 1.4 GB per copy. SGD: weights + grads = 2.8 GB; momentum: +1.4 = 4.2 GB;
 # Adam: two moments, +2.8 = 5.6 GB. Under a memory limit: SGD(+momentum), losing Adam's
@@ -587,12 +590,13 @@ assert sgd_loss < 0.1 * start and adam_loss < 0.1 * start, "both should explain 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-adamw", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "06-optimizers-reflect-adamw-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Adam vs AdamW.** Your tests showed that with a zero gradient, Adam with
 # `weight_decay=0.01` moved a weight by a full `lr`, while AdamW moved it by `lr·0.01`.
 # Explain where the difference comes from, and why it means L2 regularisation in Adam
 # decays rarely-updated or small-gradient weights very differently from the others.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-adamw", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # In Adam the decay term λp is part of the gradient and is divided by √v̂; when the real
 # gradient is small, √v̂ ≈ |λp|, so the decay is normalised to a full lr-sized step; with
@@ -603,11 +607,12 @@ assert sgd_loss < 0.1 * start and adam_loss < 0.1 * start, "both should explain 
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-warmup", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "06-optimizers-reflect-warmup-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Warm-up and clipping.** Why is a warm-up especially useful with Adam in the first few
 # hundred steps, and why is logging the norm returned by `clip_grad_norm` useful even when
 # you set `max_norm` so high that it rarely clips?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "06-optimizers-reflect-warmup", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Early on v is estimated from few gradients (noisy, can be tiny), so m̂/√v̂ steps are large
 # and erratic at full lr; a small lr at first limits the damage while the averages settle.

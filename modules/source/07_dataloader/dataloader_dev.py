@@ -930,11 +930,12 @@ except DataError as err:
 #
 # Answer in a sentence or three each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-shuffle", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "07-dataloader-reflect-shuffle-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Order.** Suppose the training set is sorted by label and the loader never shuffles. What
 # goes wrong during an epoch of SGD? And why does our loader draw a new permutation every
 # epoch from one seeded generator instead of re-seeding each epoch with the same seed?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-shuffle", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Batches would hold a single class: each step pushes the model towards predicting that class,
 # gradients are biased and correlated, and the model ends the epoch tuned to the last classes
@@ -945,11 +946,12 @@ except DataError as err:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "07-dataloader-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Memory.** How many bytes do the 50,000 CIFAR-10 training images take as uint8, and as
 # float32? Why do we keep the dataset as uint8 and convert and normalise one batch at a
 # time inside the loader?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 50,000 × 3072 = 153.6 MB as uint8; ×4 = 614 MB as float32. Converting per batch keeps
 # memory 4× lower (only a 128-image float batch, ~1.6 MB, exists at once), and random
@@ -959,11 +961,12 @@ except DataError as err:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-augment", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "07-dataloader-reflect-augment-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Augmentation.** Why is random cropping and flipping applied to the training batches but
 # not to the validation or test batches? Name one augmentation that would be wrong for
 # MNIST digits and say why.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "07-dataloader-reflect-augment", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Augmentation is a regulariser for training (more varied examples, less overfitting);
 # evaluation must measure the model on the real, fixed data, deterministically, so results are

@@ -310,6 +310,8 @@ assert never.best == 3 and not never.stop
 # load checkpoints you made yourself: unpickling runs code named in the file). Write it
 # **atomically**: into `name.tmp`, then `os.replace` onto the real name. A crash halfway
 # through writing then leaves the previous checkpoint intact instead of a truncated file.
+# Loading a path that does not exist raises `FileNotFoundError`; a file that cannot be
+# unpickled raises `ValueError`; both messages name the file.
 
 # %% nbgrader={"grade": false, "grade_id": "08-training-checkpoint-io", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -779,11 +781,12 @@ else:
 #
 # Answer in a sentence or three each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-validation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "08-training-reflect-validation-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Validation.** Why do we stop early on a validation split taken from the training set
 # rather than on the test set? What happens to the test accuracy you report if you pick the
 # epoch (or any setting) by looking at the test set?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-validation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Choosing the epoch/hyper-parameters is fitting; if it uses the test set, the test set is no
 # longer unseen and the reported accuracy is optimistically biased (selection on noise). A
@@ -793,10 +796,11 @@ else:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-resume", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "08-training-reflect-resume-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Resuming.** You restart a crashed Adam run from a checkpoint that holds only the model's
 # weights. Name two things that then differ from the run that never crashed, and their effect.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-resume", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Any two: Adam's moment buffers and step count restart at zero (bias correction makes the
 # first steps large, like a fresh start: a loss spike); the LR schedule restarts (warm-up again /
@@ -806,11 +810,12 @@ else:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-throughput", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "08-training-reflect-throughput-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Throughput.** The progress bar shows examples per second. Why does it usually rise when
 # you double the batch size, and why is that not automatically a faster way to reach a
 # given accuracy?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "08-training-reflect-throughput", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Larger batches amortise per-step Python/framework overhead and give BLAS larger matmuls
 # (better efficiency), so more examples/s. But there are half as many optimiser steps per

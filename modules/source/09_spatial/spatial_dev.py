@@ -593,8 +593,7 @@ assert losses[-1] < 0.5 * losses[0], f"LeNet-5 should fit 32 examples: loss {los
 #   on 64 CIFAR images, a `75 × 50,176` float32 matrix, 15 MB), and col2im reads as much back;
 # - skipping the image's gradient saves the largest col2im of the network.
 #
-# The bench in `bench/train_step.py` compares the whole step with PyTorch's on the same
-# machine.
+# The course's own benchmarks compare the whole step with PyTorch's on the same machine.
 
 # %%
 import time
@@ -625,12 +624,13 @@ print(f"naive loop conv, 4 images:  {median_ms(lambda: conv2d_reference(small.da
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "09-spatial-reflect-memory-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **im2col's memory.** For a 3×3 convolution with stride 1 and "same" padding on a batch of
 # 64 feature maps of 64×56×56 float32 values, how large is the input and how large is
 # `cols`? What does that suggest about im2col for large images, and what could a framework do
 # instead (name one alternative)?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-memory", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Input 64·64·56·56·4 B ≈ 51 MB; cols is 9× that ≈ 462 MB (kept for the backward pass).
 # im2col trades memory (kh·kw copies) for one fast GEMM; for large maps, tile the batch or the
@@ -640,12 +640,13 @@ print(f"naive loop conv, 4 images:  {median_ms(lambda: conv2d_reference(small.da
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-sharing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "09-spatial-reflect-sharing-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Weight sharing.** Conv1 of LeNet-5 has 456 parameters but does about 353,000
 # multiply-adds per image; the first Linear layer has 48,120 parameters and does about
 # 48,000. Explain the difference, and what it means for where a CNN's parameters and its
 # compute sit (and so, what to optimise for speed versus for model size).
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-sharing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # A conv filter is reused at every output position (28·28 = 784 times), so compute =
 # params × positions; a Linear weight is used once per example. Parameters (memory/size)
@@ -655,12 +656,13 @@ print(f"naive loop conv, 4 images:  {median_ms(lambda: conv2d_reference(small.da
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-maxpool", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "09-spatial-reflect-maxpool-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Max pooling's gradient.** In a 2×2 max pool only one of the four inputs of each window
 # receives a gradient. Why is that the correct derivative and not a flaw? What happens to the
 # gradient of a window whose four values are all 0 after a ReLU, and why must it not be
 # split among the ties here?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "09-spatial-reflect-maxpool", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # max is locally the identity on the winning element and constant in the others (small
 # changes of a non-maximal element do not change the output), so their partial derivatives

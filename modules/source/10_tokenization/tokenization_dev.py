@@ -69,7 +69,8 @@ from fastcore.basics import patch
 # **Unknown characters.** Text at generation or evaluation time may contain a character the
 # corpus never had (a `é` in a prompt). The tokenizer takes a policy as an argument:
 # - `unknown="error"` (the default): `encode` raises a `ValueError` that names the
-#   character and its position, and says how to fix it;
+#   character as Python shows it and its position counted from 0 (`'z'` ... `position 2`
+#   for `encode("abzc")`), and says how to fix it;
 # - `unknown="unk"`: the vocabulary gets one extra token, `<unk>`, with **id 0** (the
 #   characters then take ids 1, 2, ...); unknown characters encode to it, and it decodes
 #   to the string `"<unk>"`. The round trip then no longer holds for such text — that is the
@@ -578,12 +579,13 @@ print("last merges: ", [bpe.vocab[-k].decode("utf-8", "replace") for k in range(
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-vocab", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "10-tokenization-reflect-vocab-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Vocabulary size.** A GPT with `d_model = 256` has an embedding table of `vocab_size × 256`
 # and an output layer of the same size. Compare the parameter counts for a 65-character
 # vocabulary and a 50,257-token BPE vocabulary. What do you gain from the larger one, and
 # why can it be a bad trade on a 1 MB corpus?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-vocab", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # 65×256 ≈ 17k vs 50257×256 ≈ 12.9M per table (×2 untied): the BPE model is mostly embedding.
 # Gain: ~3-4× shorter sequences (more text per context, attention cost quadratic in length is
@@ -593,11 +595,12 @@ print("last merges: ", [bpe.vocab[-k].decode("utf-8", "replace") for k in range(
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-unknown", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "10-tokenization-reflect-unknown-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Unknowns.** Why does a byte-level BPE never need an `<unk>` token, while a character
 # tokenizer does? Give one situation where raising an error on an unknown character is the
 # better policy, and one where mapping it to `<unk>` is.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-unknown", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Byte level: every text is a sequence of the 256 byte values, all in the base vocabulary.
 # Characters: only those seen in the corpus have ids. Error: building training data or a
@@ -607,10 +610,11 @@ print("last merges: ", [bpe.vocab[-k].decode("utf-8", "replace") for k in range(
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-cost", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "10-tokenization-reflect-cost-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Cost of training.** Each BPE merge recounts all pairs (O(N) for N tokens). What is the
 # total cost of learning M merges, and how would you make it cheaper for a 1 GB corpus?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "10-tokenization-reflect-cost", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # O(M·N) (N shrinks slowly). Cheaper: pre-split into words and count distinct words once
 # (work on word types weighted by frequency, far fewer than N); update pair counts

@@ -417,12 +417,13 @@ print("pe(40)·pe(40+k) for k = 0..5:", np.round(sim[40, 40:46], 2), "(the same:
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "11-embeddings-reflect-onehot", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "11-embeddings-reflect-onehot-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Lookup versus matmul.** For a batch of `B·T = 4096` ids, `V = 50,257` and `dim = 768`,
 # compare the work and memory of `onehot(ids) @ E` with `E[ids]`, forward and backward. Why
 # is the embedding's weight gradient still a dense `(V, dim)` array in our implementation, and
 # what could a framework do instead?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "11-embeddings-reflect-onehot", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # One-hot: a 4096×50257 matrix (~200M floats, 0.8 GB) and 4096·50257·768 ≈ 158 G multiply-adds;
 # lookup: copies 4096 rows (3M floats). Backward: one-hot needs onehotᵀ @ g (same cost);
@@ -433,11 +434,12 @@ print("pe(40)·pe(40+k) for k = 0..5:", np.round(sim[40, 40:46], 2), "(the same:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "11-embeddings-reflect-positions", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "11-embeddings-reflect-positions-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Why positions at all?** Show that without positional information, self-attention maps a
 # permuted input to the same permutation of its output. What would a language model without
 # positions be unable to distinguish? When would you prefer sinusoidal over learned positions?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "11-embeddings-reflect-positions", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Attention weights are softmax(q_i·k_j) over the set of keys and the output is a weighted sum
 # of values: permuting inputs permutes queries, keys and values together, so each output moves

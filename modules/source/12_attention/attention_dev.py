@@ -640,11 +640,12 @@ print(np.round(w.data[0, 0], 2))
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-quadratic", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "12-attention-reflect-quadratic-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Quadratic cost.** For `B = 32, H = 4, T = 128, d_model = 256`, how many bytes does one
 # layer's attention-weight array take in float32, and how many multiply-adds do `QKᵀ` and
 # `PV` cost? What happens to both when `T` doubles to 256, and to a Linear layer's cost?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-quadratic", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Weights: 32·4·128·128 = 2.1M floats ≈ 8.4 MB (kept for backward, plus a dropout mask).
 # QKᵀ and PV: 2 · B·H·T²·d_head = 2·32·4·16384·64 ≈ 268M multiply-adds. Doubling T multiplies
@@ -653,12 +654,13 @@ print(np.round(w.data[0, 0], 2))
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-cache", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "12-attention-reflect-cache-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **The KV cache.** Generating `N` tokens one at a time: how much projection and attention
 # work does step `t` do without a cache, and with one? What does the cache cost in memory
 # for a 4-layer, `d_model = 256` model at 512 positions and batch 1? Why can keys and
 # values be cached but not the attention weights of earlier steps?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-cache", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Without: projections for all t tokens (O(t·d²)) and attention for all t queries (O(t²·d))
 # per step, O(N³)-ish overall for attention. With: projections for 1 token (O(d²)) and attention
@@ -669,18 +671,23 @@ print(np.round(w.data[0, 0], 2))
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-fused", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "12-attention-reflect-fused-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Fusing.** The composed attention (`q @ kᵀ`, scale, masked softmax, `@ v`) and the fused
 # op compute the same numbers. Which arrays does each keep alive for the backward pass, and
-# which full-size temporaries does each allocate? Why does the fused version run faster even
-# though it does the same matrix multiplications?
-#
+# which full-size temporaries does each allocate? The timing cell above shows the two taking
+# about the same time: why does fusing save so little time here, and what does it save?
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "12-attention-reflect-fused", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Composed: the scores, scaled scores and weights ((B,H,T,T) each) plus q,k,v are saved by
 # separate nodes; backward allocates a gradient per node (several (B,H,T,T) arrays) and the
 # engine adds/accumulates them. Fused: saves q,k,v and p only, one backward with few
-# temporaries; fewer passes over memory (element-wise work is memory-bound) and less Python
-# overhead; matmul FLOPs are equal.
+# temporaries. Time: both do the same six batched matmuls, which dominate; fusing removes only
+# a few element-wise passes (memory-bound, but cheap next to the matmuls here) and the Python
+# overhead of three nodes, so the gain is small or lost in noise (measured: equal within noise
+# at (8, 4, 128, 64)). What it saves is memory: fewer (B,H,T,T) arrays alive (peak about 20%
+# lower here), which matters as T grows; a fused kernel that never stores P (FlashAttention)
+# is where the big time gains come from on real hardware.
 # === END MARK SCHEME ===
 #
 # YOUR ANSWER HERE

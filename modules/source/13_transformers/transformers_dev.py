@@ -412,12 +412,13 @@ print(f"one block, batch (8, 128, 256): {1e3 * min(times):.0f} ms forward+backwa
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-preln", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "13-transformers-reflect-preln-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Pre-LN versus post-LN.** The original Transformer computed `x = LayerNorm(x + f(x))`.
 # Follow the gradient from the output back to the first block's input in a stack of `L`
 # blocks, in both arrangements. Why does pre-LN train stably without warm-up, and why does a
 # pre-LN GPT need one extra LayerNorm after the last block?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-preln", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Pre-LN: the residual stream is x_L = x_0 + Σ f_i(...), so ∂x_L/∂x_0 = I + Σ(...): an identity
 # path reaches every block undisturbed. Post-LN puts a LayerNorm (whose Jacobian rescales by
@@ -428,11 +429,12 @@ print(f"one block, batch (8, 128, 256): {1e3 * min(times):.0f} ms forward+backwa
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-layernorm", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "13-transformers-reflect-layernorm-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Why not batch normalisation?** Give two reasons LayerNorm suits language models better
 # than BatchNorm (think: padded sequences, batch size 1 at generation time, train versus
 # eval behaviour).
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-layernorm", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # LayerNorm normalises each token on its own: identical in train and eval, no running
 # statistics, works for batch size 1 (generation, one token at a time with a cache) and is
@@ -442,12 +444,13 @@ print(f"one block, batch (8, 128, 256): {1e3 * min(times):.0f} ms forward+backwa
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-budget", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "13-transformers-reflect-budget-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **The budget.** For one block with `d_model = 256, d_ff = 1024, T = 128`: count the
 # parameters of attention and of the feed-forward network, and the multiply-adds per token of
 # each (include the `T`-dependent attention part). Element-wise ops do almost no arithmetic;
 # why can they still take a large share of the time in numpy?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "13-transformers-reflect-budget", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Attention: 4·256² + 4·256 ≈ 263k params; FFN: 2·256·1024 + 1024 + 256 ≈ 525k (2/3).
 # Per token: attention projections 4·256² ≈ 262k MACs plus scores/values 2·T·256 ≈ 65k;

@@ -803,12 +803,13 @@ for prev, r in zip([None] + rows[:-1], rows):
 #
 # Answer in a few sentences each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-method", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "14-profiling-reflect-method-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Measuring.** A simpler profiler would hook only `Tensor.from_op` and charge each op with
 # the time since the previous `from_op` call. Name two things that number would include
 # besides the op's own work, one thing it would miss entirely, and explain how wrapping each
 # op's function (with self time) avoids these errors.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-method", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Includes: the Python glue since the previous op (model forward code, Module.__call__,
 # argument checks/lifting, Tensor creation outside ops), and anything else that ran in
@@ -821,12 +822,13 @@ for prev, r in zip([None] + rows[:-1], rows):
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-quadratic", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "14-profiling-reflect-quadratic-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Quadratic attention.** For the capstone's model (`D = 256`, 4 heads, MLP width 1024,
 # sequence length 128), estimate the fraction of a block's forward matmul FLOPs spent in the
 # two attention matmuls. At what sequence length would they equal the projections plus MLP,
 # and what else grows with `T²` besides FLOPs?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-quadratic", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Attention 4·B·T²·D vs projections+MLP 24·B·T·D²: ratio 4T²D / (24TD²) = T/(6D) =
 # 128/1536 ≈ 8%; so about 7.7% of the total. Equal at T = 6D = 1536. Also growing as T²: the
@@ -836,11 +838,12 @@ for prev, r in zip([None] + rows[:-1], rows):
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-roofline", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "14-profiling-reflect-roofline-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Memory-bound ops.** In your block's profile, `softmax` and `add` run at a tiny fraction
 # of `linear`'s GFLOP/s. Use the FLOP/B column to explain why, and name one change to the
 # framework (not the model) that would make them faster.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "14-profiling-reflect-roofline", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # They do ~1 FLOP per 8–12 bytes moved (intensity ≪ 1), so their speed is set by memory
 # bandwidth, not the ALUs; a matmul reuses each loaded value k times (intensity grows with k)

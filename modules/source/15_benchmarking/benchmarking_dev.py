@@ -20,7 +20,7 @@
 # came from a laptop with a different BLAS and thread count.
 #
 # In this module you build a small benchmark harness that avoids those traps, and that the
-# course's `bench/` scripts and milestones use:
+# course's own benchmarks and the milestones use:
 #
 # ```python
 # r = bench(step, warmup=3, repeats=20)            # one function
@@ -702,12 +702,13 @@ print(f"median {fmt_time(cold.median)}, mean {fmt_time(cold.stats['mean'])}, max
 #
 # Answer in a few sentences each; these are graded by hand.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-median", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "15-benchmarking-reflect-median-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **What to report.** Twenty samples of a training step are mostly near 80 ms, with two at
 # 300 ms when another program ran. What do the mean, the median and the standard deviation
 # report, and which would you put in a paper? When is the minimum the better number, and why
 # is it dangerous as the only one?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-median", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Mean ≈ 80 + 2·220/20 ≈ 102 ms (dragged up by outliers), median ≈ 80 ms (typical call), std
 # inflated by the two outliers and meaningless for a skewed distribution; report median with
@@ -718,11 +719,12 @@ print(f"median {fmt_time(cold.median)}, mean {fmt_time(cold.stats['mean'])}, max
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-interleave", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "15-benchmarking-reflect-interleave-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Interleaving.** You time A for 20 samples, then B for 20 samples, and find B 15% faster.
 # Give two reasons this could be an artefact of the machine rather than of B, and explain how
 # `compare`'s rotating rounds and paired ratios guard against them.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-interleave", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Drift over time: other processes starting/stopping (shared cores), CPU frequency scaling /
 # thermal throttling / turbo, memory and cache state, BLAS thread pools warming up, page cache.
@@ -734,11 +736,12 @@ print(f"median {fmt_time(cold.median)}, mean {fmt_time(cold.stats['mean'])}, max
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-environment", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "15-benchmarking-reflect-environment-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Reproducing.** A classmate reports that tinytorch's training step is 3× slower than
 # yours for the same code. Which fields of `environment()` do you compare first, and what
 # single setting could explain a 2× difference on a 2-core machine?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "15-benchmarking-reflect-environment", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # BLAS name/version (OpenBLAS vs MKL vs reference BLAS), thread settings (OMP/OPENBLAS/MKL
 # _NUM_THREADS, cpus_available / affinity, threadpools), CPU model and count, numpy/python

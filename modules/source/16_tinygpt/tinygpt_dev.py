@@ -902,17 +902,18 @@ with tempfile.TemporaryDirectory() as tmp:
 # the two backward products) should dominate; attention's `T²` terms are small at T = 64–128;
 # the element-wise ops (GELU, LayerNorm, softmax) are memory-bound. If anything else shows up
 # near the top — a Python loop, a `np.add.at`, a float64 copy — that is where your framework
-# loses to PyTorch. `bench/tinygpt_step.py` measures the step against PyTorch side by side.
+# loses to PyTorch. The course's own benchmarks measure the step against PyTorch side by side.
 
 # %% [markdown]
 # ## Reflection
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-tying", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "16-tinygpt-reflect-tying-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Weight tying.** For the seed configuration (V = 65, d_model = 256) how many parameters does
 # tying save, and what fraction of the model is that? Would the answer be different for a GPT-2
 # with a 50,257-token vocabulary and d_model = 768 (124 M parameters in total)? Why might tying
 # help a small model trained on little data?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-tying", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Saves V·D = 65·256 = 16,640 parameters, about 0.5% of ~3.3 M: negligible here. For GPT-2,
 # 50,257·768 ≈ 38.6 M, about 30% of the model. Tying shares statistics between input and output
@@ -922,12 +923,13 @@ with tempfile.TemporaryDirectory() as tmp:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-kv-cache", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "16-tinygpt-reflect-kv-cache-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **KV cache.** Generating N tokens from a one-token prompt: roughly how many token-positions
 # does the uncached model process in total, and how many with the cache? For the seed model,
 # how much memory does the cache hold at 512 tokens (float32), and what limits the speed-up you
 # measure in practice?
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-kv-cache", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Uncached: 1 + 2 + ... + N ≈ N²/2 positions (each step re-runs the whole prefix); cached: N.
 # Memory: 2 (k and v) · 4 layers · 256 · 512 positions · 4 bytes = 4 MiB per sequence. In
@@ -938,12 +940,13 @@ with tempfile.TemporaryDirectory() as tmp:
 #
 # YOUR ANSWER HERE
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-budget", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "16-tinygpt-reflect-budget-question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **A fixed budget.** You have 15 minutes of CPU. Doubling `d_model` multiplies the work per
 # token by about four. Explain why a smaller model trained on more tokens can end with a lower
 # validation loss than a bigger one in the same time, and name one sign in the loss curves that
 # you chose a model too small (or too big) for the budget.
-#
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "16-tinygpt-reflect-budget", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
 # Loss depends on both model size and tokens seen; with fixed compute a bigger model sees
 # proportionally fewer tokens (steps) and is still far from converged when time runs out
