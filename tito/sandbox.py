@@ -15,8 +15,8 @@ per-cell and per-notebook wall-clock limits (the kernel is interrupted, then kil
 and how the kernel process ended (exit code, signal). Before each graded cell the grader restores what the
 tests rely on (see kernel_guard.py); after the last cell a canary checks that errors are still reported.
 
-Used by tito.autograde_safe: `python -m tito.sandbox JOB.json` runs one job (what the notebook is, where its
-working copy is, the limits) and writes RESULT.json; the grading process never shares a process with a kernel.
+Used by tito.autograde_safe: `python -m tito.sandbox JOB.json ...` runs each job (what the notebook is, where its
+working copy is, the limits) and writes its RESULT.json; the grading process never shares a process with a kernel.
 """
 import ast
 import json
@@ -218,7 +218,9 @@ class Kernel:
         from jupyter_client.connect import write_connection_file
         conn_file, _ = write_connection_file(str(self.conn / "kernel.json"), transport="ipc", ip=str(self.conn / "k"))
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
-        env = None if self.mode == "bwrap" else kernel_env(self.work, self.limits, self.env)
+        # bubblewrap itself is PID 1 inside the sandbox and its environment is readable at /proc/1/environ:
+        # it starts with the kernel's minimal environment too, never the grader's
+        env = kernel_env(self.work, self.limits, self.env)
         self.proc = subprocess.Popen(self.argv(conn_file), cwd=self.work, env=env, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=die_with_parent)
@@ -652,11 +654,13 @@ def run_job(job_path):
 
 
 def main(argv=None):
+    "Run each job file in turn (one kernel each, one after the other)."
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m tito.sandbox JOB.json", file=sys.stderr)
+    if not argv:
+        print("usage: python -m tito.sandbox JOB.json [JOB.json ...]", file=sys.stderr)
         return 2
-    run_job(argv[0])
+    for job in argv:
+        run_job(job)
     return 0
 
 
