@@ -43,6 +43,7 @@ from . import sandbox
 from .course import CourseError
 
 STATE_NAME = ".tito-autograde.json"
+GRADED_RUN_NAME = ".tito-graded-run.ipynb"   # the instructor's copy of the graded run (feedback skips .tito-*)
 STATE_VERSION = 1
 EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_STOPPED = 0, 1, 2, 3, 4
 GRADED, NOT_GRADED, TAMPERING = "graded", "not graded", "tampering detected"
@@ -217,11 +218,26 @@ def module_aliases(source):
 
 @dataclass
 class Prepared:
-    "The notebook to run for one submission, and what was found while building it."
+    """The notebooks to run for one submission, and what was found while building them. Both have the same
+    cells; they differ only in the locked cells: `notebook` (the graded run, scores only) has the instructor's
+    tests with their hidden parts, `feedback` (the run the student sees) the release's visible tests only."""
     notebook: dict
     graded: list                                  # indices of graded code cells
     notes: list = field(default_factory=list)     # reported, not held against the student
     tampering: list = field(default_factory=list)
+    feedback: dict = None
+
+
+# nbgrader's region markers (its default delimiters, matched anywhere in a line): in a student's cell they would
+# make nbgrader's feedback step raise (or cut the cell), so they are spelled apart there before anything runs.
+NBGRADER_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION")
+
+
+def neutralise_markers(text):
+    "`text` with nbgrader's region markers spelled apart (BEGIN HIDDEN TESTS -> BEGIN-HIDDEN-TESTS)."
+    for marker in NBGRADER_MARKERS:
+        text = text.replace(marker, marker.replace(" ", "-"))
+    return text
 
 
 def prepare(student_nb, exp):
@@ -260,7 +276,12 @@ def prepare(student_nb, exp):
             if locked and _norm(cell["source"]) != _norm(_src(rel)):
                 tampering.append(f"locked cell {gid} was edited (the original was graded)")
             cell = _cell_like(ref, cell["source"] if not locked else _src(ref), rmeta)
+            if locked:
+                cell["visible_source"] = _src(rel)
             pos[gid] = len(out)
+        if "visible_source" not in cell and neutralise_markers(cell["source"]) != cell["source"]:
+            cell["source"] = neutralise_markers(cell["source"])
+            notes.append(f"cell {gid or f'#{len(out)}'} contained nbgrader's marker text: spelled apart before grading")
         out.append(cell)
     prev = None
     for gid in exp.order():
@@ -275,15 +296,20 @@ def prepare(student_nb, exp):
         else:
             notes.append(f"cell {gid} was missing: the unanswered version was graded")
         at = pos[prev] + 1 if prev else (min(pos.values()) if pos else len(out))
-        out.insert(at, _cell_like(ref, _src(ref) if locked else _src(rel), rmeta))
+        restored = _cell_like(ref, _src(ref) if locked else _src(rel), rmeta)
+        restored["visible_source"] = _src(rel)
+        out.insert(at, restored)
         pos = {g: (p + 1 if p >= at else p) for g, p in pos.items()}
         pos[gid] = at
         prev = gid
-    nb = {"cells": out, "metadata": dict(exp.source.get("metadata") or {}), "nbformat": 4, "nbformat_minor": 5}
-    for i, cell in enumerate(nb["cells"]):
+    for i, cell in enumerate(out):
         cell["id"] = f"cell-{i}"
+    visible = [dict(c, source=c.pop("visible_source")) if "visible_source" in c else dict(c) for c in out]
+    meta = dict(exp.source.get("metadata") or {})
+    nb = {"cells": out, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
+    feedback = json.loads(json.dumps({"cells": visible, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}))
     graded = [i for i, c in enumerate(out) if c["cell_type"] == "code" and (_meta(c) or {}).get("grade")]
-    return Prepared(nb, graded, notes, tampering)
+    return Prepared(nb, graded, notes, tampering, feedback)
 
 
 def _cell_like(ref, source, meta):
@@ -393,6 +419,9 @@ class Outcome:
         if self.outcome == NOT_GRADED:
             return self.reason
         return "tampering" if self.outcome == TAMPERING else self.outcome
+
+    def summary_lines(self):
+        return self.tampering + self.notes
 
     def summary(self):
         parts = [self.detail] if self.detail else []
@@ -635,7 +664,8 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
                 continue
             time.sleep(0.05)
             for job in list(running):
-                backstop = limits.notebook_timeout + limits.startup_timeout + 60 if limits.notebook_timeout else None
+                # two runs, one after the other (graded, then feedback)
+                backstop = 2 * (limits.notebook_timeout + limits.startup_timeout) + 60 if limits.notebook_timeout else None
                 if job.proc.poll() is None:
                     if backstop and time.monotonic() - job.started > backstop:
                         _kill(job.proc)
@@ -703,9 +733,8 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
         job.outcome = out
         return
     job.prepared.notes = out.notes + job.prepared.notes
-    work, conn = job.base / "work", job.base / "conn"
-    for d in (work, conn):
-        d.mkdir(parents=True)
+    work = job.base / "work"
+    work.mkdir(parents=True)
     # the working copy: the student's own files (never the instructor's notebooks)
     for p in job.folder.iterdir():
         if p.is_symlink():            # never follow a student's link out of their folder
@@ -719,16 +748,26 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
         if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
             (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(p, work / p.relative_to(src_dir))
-    nb_path = job.base / "notebook.json"
-    nb_path.write_text(json.dumps(job.prepared.notebook))
-    job_file = job.base / "job.json"
-    job_file.write_text(json.dumps({
-        "notebook": str(nb_path), "work": str(work), "conn": str(conn), "limits": asdict(limits),
-        "graded": job.prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
-        "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(job.base / "kernel.log"),
-        "result": str(job.base / "result.json")}))
+    # two runs, each in a fresh kernel and its own copy of the working folder: the graded run (hidden tests
+    # included) gives the scores and is never shown to the student; the feedback run (visible tests only) is
+    # what the student sees, so nothing in it can come from a hidden test
+    job_files = []
+    for run, nb in (("graded", job.prepared.notebook), ("feedback", job.prepared.feedback)):
+        run_work, conn = job.base / run / "work", job.base / run / "conn"
+        shutil.copytree(work, run_work, symlinks=True)
+        conn.mkdir()
+        nb_path = job.base / run / "notebook.json"
+        nb_path.write_text(json.dumps(nb))
+        job_file = job.base / run / "job.json"
+        job_file.write_text(json.dumps({
+            "notebook": str(nb_path), "work": str(run_work), "conn": str(conn), "limits": asdict(limits),
+            "graded": job.prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
+            "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(job.base / run / "kernel.log"),
+            "result": str(job.base / run / "result.json")}))
+        job_files.append(str(job_file))
+    shutil.rmtree(work)
     log = open(job.base / "runner.log", "wb")
-    job.proc = subprocess.Popen([sys.executable, "-m", "tito.sandbox", str(job_file)], cwd=job.base,
+    job.proc = subprocess.Popen([sys.executable, "-m", "tito.sandbox", *job_files], cwd=job.base,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=sandbox.die_with_parent)
     log.close()
@@ -739,26 +778,13 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
 def _finish(job, c, aid, exp, limits, report, progress):
     "Decide the grades of a finished (or rejected) submission and record them: gradebook, notebook, state."
     out = job.outcome
-    graded_nb = None
+    graded_nb = feedback_nb = None
     if out is None:
         out = Outcome(job.student, aid, digest=submission_digest(job.folder))
         out.notes = list(job.prepared.notes)
         out.tampering = list(job.prepared.tampering)
-        result_path = job.base / "result.json"
-        try:
-            run = json.loads(result_path.read_text())
-        except (OSError, ValueError):
-            tail = ""
-            with contextlib.suppress(OSError):
-                tail = (job.base / "runner.log").read_text(errors="replace")[-400:].strip()
-            if job.proc is not None and job.proc.returncode is not None and job.proc.returncode < 0:
-                run = {"outcome": "timeout", "detail": "the grading run of this notebook was stopped after its time limit",
-                       "cells": [], "notebook": job.prepared.notebook, "isolated": True, "sandbox": "bwrap",
-                       "warnings": [], "tampering": []}
-            else:
-                run = {"outcome": "error", "detail": f"the grading runner failed: {tail or 'no result'}", "cells": [],
-                       "notebook": job.prepared.notebook, "isolated": True, "sandbox": "bwrap", "warnings": [],
-                       "tampering": []}
+        run = _read_run(job, "graded", job.prepared.notebook)
+        shown = _read_run(job, "feedback", job.prepared.feedback)
         _crash_point("result")
         out.isolated, out.sandbox = run.get("isolated", True), run.get("sandbox", "bwrap")
         out.tampering += run.get("tampering", [])
@@ -773,6 +799,7 @@ def _finish(job, c, aid, exp, limits, report, progress):
             out.notes.append("tinytorch failed to import while grading (the grading environment is broken): "
                              + out.import_errors[0])
         graded_nb, scores = decide(job.prepared, run, exp, limits)
+        feedback_nb = feedback_notebook(job.prepared, shown, run, scores, exp, limits)
         kind = run["outcome"]
         if kind == "completed":
             out.outcome = TAMPERING if out.tampering else GRADED
@@ -801,11 +828,16 @@ def _finish(job, c, aid, exp, limits, report, progress):
     dest = c.autograded(job.student, aid)
     dest.mkdir(parents=True, exist_ok=True)
     if graded_nb is not None:
-        if out.outcome != GRADED or out.notes:
-            graded_nb["cells"].insert(0, _summary_cell(out))
-        _write_atomic(dest / f"{aid}.ipynb", nbformat.writes(nbformat.from_dict(graded_nb)) + "\n")
-    elif (dest / f"{aid}.ipynb").exists():
-        (dest / f"{aid}.ipynb").unlink()        # an earlier grade of an older submission no longer applies
+        # the instructor's copy of the graded run (outputs of the hidden tests): never part of the feedback
+        graded_nb["cells"].insert(0, _summary_cell(out, out.summary_lines()))
+        _write_atomic(dest / GRADED_RUN_NAME, nbformat.writes(nbformat.from_dict(graded_nb)) + "\n")
+        lines = student_lines(out, job.prepared, run, shown, limits)
+        if out.outcome != GRADED or lines:
+            feedback_nb["cells"].insert(0, _summary_cell(out, lines))
+        _write_atomic(dest / f"{aid}.ipynb", nbformat.writes(nbformat.from_dict(feedback_nb)) + "\n")
+    else:
+        for name in (f"{aid}.ipynb", GRADED_RUN_NAME):   # an earlier grade of an older submission no longer applies
+            (dest / name).unlink(missing_ok=True)
     if (job.folder / "timestamp.txt").is_file():
         shutil.copy2(job.folder / "timestamp.txt", dest / "timestamp.txt")
     out.seconds = round(time.monotonic() - job.t0, 2)
@@ -815,6 +847,59 @@ def _finish(job, c, aid, exp, limits, report, progress):
     report.outcomes.append(out)
     if progress:
         progress(out)
+
+
+def _read_run(job, which, notebook):
+    "The result of the `which` run (graded or feedback), or what a missing result means."
+    try:
+        return json.loads((job.base / which / "result.json").read_text())
+    except (OSError, ValueError):
+        pass
+    base = {"cells": [], "notebook": notebook, "isolated": True, "sandbox": "bwrap", "warnings": [], "tampering": []}
+    if job.proc is not None and job.proc.returncode is not None and job.proc.returncode < 0:
+        return base | {"outcome": "timeout", "detail": "the grading run of this notebook was stopped after its time limit"}
+    tail = ""
+    with contextlib.suppress(OSError):
+        tail = (job.base / "runner.log").read_text(errors="replace")[-400:].strip()
+    return base | {"outcome": "error", "detail": f"the grading runner failed: {tail or 'no result'}"}
+
+
+def student_lines(out, prepared, run, shown, limits):
+    """The lines of the summary the student sees. Only what the grader wrote itself, or what came from the feedback
+    run: nothing here carries text from the kernel in which the hidden tests ran."""
+    lines = list(prepared.tampering)
+    if run.get("tampering"):
+        lines += shown.get("tampering") or ["the notebook changed what the tests rely on (put back for the tests)"]
+    lines += prepared.notes + cell_notes(prepared.notebook, run, limits)
+    if out.import_errors:
+        lines.append("tinytorch failed to import while grading: a problem of the grading environment, not of this "
+                     "notebook (your instructor will regrade it)")
+    return lines
+
+
+def feedback_notebook(prepared, shown, run, scores, exp, limits):
+    """The notebook the student sees: the feedback run's outputs (visible tests only), and for a graded cell that
+    lost points in the graded run without showing why here, an explicit error in the grader's words."""
+    nb = shown["notebook"]
+    by_index = {c["index"]: c for c in run.get("cells", [])}
+    for i in prepared.graded:
+        cell = nb["cells"][i]
+        score, most = scores.get((_meta(cell) or {}).get("grade_id"), (None, None))
+        if score is None or not most or score >= most:
+            continue
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            continue
+        status = by_index.get(i, {}).get("status", "not-run")
+        if status in ("ok", "error"):
+            ename, text = "HiddenTestFailed", "this cell's hidden tests did not pass (they are not shown)"
+        else:
+            ename, text = SYNTHETIC.get(status, SYNTHETIC["error"])
+            text = text.format(why="the graded run stopped before it", **asdict(limits))
+        cell["outputs"].append({"output_type": "error", "ename": ename, "evalue": text, "traceback": [f"{ename}: {text}"]})
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [_scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
+    return nb
 
 
 def _student_import(rec, exp):
@@ -855,12 +940,12 @@ def _unchanged_solutions(nb):
     return names
 
 
-def _summary_cell(out):
-    "A note at the top of the graded notebook (and so of the feedback) saying how grading went."
+def _summary_cell(out, details):
+    "A note at the top of a graded notebook saying how grading went: the outcome, then `details`."
     head = {GRADED: "Graded.", TAMPERING: "Graded, but tampering was detected (see below).",
             NOT_GRADED: f"Not fully graded: {out.reason}."}[out.outcome]
     lines = [f"**Autograder:** {head}"]
-    lines += [f"- {x}" for x in ([out.detail] if out.detail else []) + out.tampering + out.notes]
+    lines += [f"- {x}" for x in ([out.detail] if out.detail else []) + list(details)]
     return {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines), "id": "tito-autograde-summary"}
 
 

@@ -497,7 +497,11 @@ def _gradebook(c):
 def feedback(root, override=None, modules=None, force=False):
     "HTML feedback for every autograded submission: course/feedback/STUDENT/NN_name/NN_name.html."
     c = open_course(root, override)
-    api = _api(c)
+    # the autograder's own files next to the graded notebook (its state, the graded run with the hidden tests'
+    # outputs) are the instructor's: nbgrader would copy them into the feedback folder students receive
+    from nbgrader.coursedir import CourseDirectory
+    ignore = list(CourseDirectory(config=_load_config(c)).ignore) + [".tito-*"]
+    api = _api(c, **{"CourseDirectory.ignore": ignore})
     results = []
     for aid in _assignment_ids(c, modules):
         if not list((c.dir / "autograded").glob(f"*/{aid}")):

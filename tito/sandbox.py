@@ -15,8 +15,8 @@ per-cell and per-notebook wall-clock limits (the kernel is interrupted, then kil
 and how the kernel process ended (exit code, signal). Before each graded cell the grader restores what the
 tests rely on (see kernel_guard.py); after the last cell a canary checks that errors are still reported.
 
-Used by tito.autograde_safe: `python -m tito.sandbox JOB.json` runs one job (what the notebook is, where its
-working copy is, the limits) and writes RESULT.json; the grading process never shares a process with a kernel.
+Used by tito.autograde_safe: `python -m tito.sandbox JOB.json ...` runs each job (what the notebook is, where its
+working copy is, the limits) and writes its RESULT.json; the grading process never shares a process with a kernel.
 """
 import ast
 import json
@@ -119,16 +119,17 @@ def python_paths():
 
 def bwrap_argv(work, conn, limits, ro_binds=(), passwd=None):
     "The bubblewrap command line (without the program to run) for a kernel in working copy `work`."
-    argv = [shutil.which("bwrap") or "bwrap", *_system_binds()]
+    # bubblewrap mounts in order, and a mount hides what was mounted under its path before: the private /tmp
+    # comes first, so a venv, course or working copy under /tmp (bound after it) stays visible
+    tmp_bytes = max(limits.file_mb, 16) * 1024 * 1024
+    argv = [shutil.which("bwrap") or "bwrap", *_system_binds(), "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for p in python_paths():
         argv += ["--ro-bind", str(p), str(p)]
     for src, dest in ro_binds:
         argv += ["--ro-bind", str(src), str(dest)]
     if passwd:
         argv += ["--ro-bind", str(passwd), "/etc/passwd"]
-    tmp_bytes = max(limits.file_mb, 16) * 1024 * 1024
-    argv += ["--size", str(tmp_bytes), "--tmpfs", "/tmp",
-             "--bind", str(work), str(work), "--bind", str(conn), str(conn), "--chdir", str(work),
+    argv += ["--bind", str(work), str(work), "--bind", str(conn), str(conn), "--chdir", str(work),
              "--unshare-all", "--hostname", "grader", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
              "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--remount-ro", "/"]
     return argv
@@ -217,7 +218,9 @@ class Kernel:
         from jupyter_client.connect import write_connection_file
         conn_file, _ = write_connection_file(str(self.conn / "kernel.json"), transport="ipc", ip=str(self.conn / "k"))
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
-        env = None if self.mode == "bwrap" else kernel_env(self.work, self.limits, self.env)
+        # bubblewrap itself is PID 1 inside the sandbox and its environment is readable at /proc/1/environ:
+        # it starts with the kernel's minimal environment too, never the grader's
+        env = kernel_env(self.work, self.limits, self.env)
         self.proc = subprocess.Popen(self.argv(conn_file), cwd=self.work, env=env, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=die_with_parent)
@@ -585,6 +588,53 @@ def _cell_name(cell, i):
     return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id") or f"#{i}"
 
 
+def probe(ro_binds=(), work_root=None, limits=None):
+    """Prove the sandbox works here: start a real sandboxed kernel (the grader's venv, `ro_binds` mounted) and run
+    one cell that imports what `ro_binds` provides. Returns (ok, detail)."""
+    import tempfile
+    ok, info = bwrap_status()
+    if not ok:
+        return False, info
+    limits = limits or Limits(cell_timeout=60, notebook_timeout=120)
+    base = Path(tempfile.mkdtemp(prefix="tito-sandbox-probe-", dir=work_root))
+    try:
+        work, conn = base / "work", base / "conn"
+        work.mkdir()
+        conn.mkdir()
+        nonce = secrets.token_hex(4)
+        code = "import sys, tinytorch\nprint('sandbox ok', " + repr(nonce) + ", sys.prefix)" if ro_binds else \
+               "import sys\nprint('sandbox ok', " + repr(nonce) + ", sys.prefix)"
+        nb = {"cells": [{"cell_type": "code", "source": code, "metadata": {}, "outputs": []}]}
+        run = execute_notebook(nb, work, conn, limits, mode="bwrap", ro_binds=ro_binds, log=base / "kernel.log")
+        shown = "".join(o.get("text", "") for o in nb["cells"][0]["outputs"])
+        if run.outcome == "completed" and f"sandbox ok {nonce}" in shown:
+            return True, f"a sandboxed kernel ran a cell ({run.seconds:.1f} s, {sys.prefix})"
+        cell = run.cells[0] if run.cells else {}
+        why = run.detail or f"{cell.get('ename')}: {cell.get('evalue')}"
+        return False, f"a sandboxed kernel could not run a cell: {why}"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def doctor_check(root):
+    """`tito doctor`'s word on the grading sandbox: (level ok|warn|fail, detail, fix). Starts a real sandboxed
+    kernel with the grader's venv and this checkout's tinytorch, wherever they are (/tmp, /home, ...)."""
+    ok, info = bwrap_status()
+    if not ok and not shutil.which("bwrap"):
+        return ("warn", f"instructors only: {info}; grading would run NOT isolated",
+                "sudo apt-get install bubblewrap (needed to grade student code safely)")
+    if not ok:
+        return ("fail", info, "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or "
+                "kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04), or grade on a machine where "
+                "`bwrap --unshare-all --ro-bind / / true` works")
+    tinytorch = (Path(root) / "tinytorch").resolve()
+    ok, detail = probe([(tinytorch, tinytorch)])
+    if ok:
+        return "ok", detail, ""
+    return ("fail", detail, f"see the kernel's error above; check that `{sys.executable} -m ipykernel --version` works "
+            f"and that tinytorch imports from {tinytorch} (pip install -e {Path(root).resolve()})")
+
+
 # ---------------------------------------------------------------------------------------------- runner process
 
 def run_job(job_path):
@@ -604,11 +654,13 @@ def run_job(job_path):
 
 
 def main(argv=None):
+    "Run each job file in turn (one kernel each, one after the other)."
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m tito.sandbox JOB.json", file=sys.stderr)
+    if not argv:
+        print("usage: python -m tito.sandbox JOB.json [JOB.json ...]", file=sys.stderr)
         return 2
-    run_job(argv[0])
+    for job in argv:
+        run_job(job)
     return 0
 
 

@@ -191,4 +191,6 @@ def doctor(root):
                            f"pip install -e {root}"))
     else:
         out.append(Finding("tinytorch installed", "ok", f"editable, from {installed}"))
+    from .sandbox import doctor_check
+    out.append(Finding("grading sandbox", *doctor_check(root)))
     return out
