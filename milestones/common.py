@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from tinytorch.core.autograd import Tensor, no_grad  # noqa: E402
 from tinytorch.core.dataloader import (Compose, DataError, DataLoader, Normalize, RandomCrop,  # noqa: E402
                                        RandomHorizontalFlip, TensorDataset, ToFloat, data_dir, load_cifar10,
-                                       load_mnist)
+                                       load_mnist, random_split)
 from tinytorch.core.losses import cross_entropy  # noqa: E402
 from tinytorch.core.optimizers import SGD, CosineWarmupLR  # noqa: E402
 from tinytorch.core.training import Trainer  # noqa: E402
@@ -121,9 +121,9 @@ def load(dataset):
 
 
 def split(n, val_size, seed):
-    "Indices of the training and validation parts of a training set of n examples."
-    order = np.random.default_rng(seed).permutation(n)
-    return order[val_size:], order[:val_size]
+    "Indices of the training and validation parts of a training set of n examples (module 07's random_split)."
+    val, train = random_split(range(n), [val_size, n - val_size], seed=seed)
+    return train.indices, val.indices
 
 
 def channel_stats(images):

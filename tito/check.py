@@ -1,5 +1,6 @@
-"""`tito check` (maintainers): every module source against the module contract, and the generated student
-notebooks against leaks. Each problem names the module, the cell's grade_id and the fix."""
+"""`tito check` (maintainers): every module source against the module contract, and the student edition
+against give-aways (tito/leaks.py). Each problem names the module and cell (or the edition's file and line)
+and the fix."""
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,6 @@ DELIMS = {"solution": (_BEGIN + "SOLUTION", _END + "SOLUTION"),
 MARKERS = [m for pair in DELIMS.values() for m in pair]
 ANSWER = "YOUR ANSWER HERE"
 DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)\s*$", re.M)
-MIN_SECRET_LEN = 16  # shorter lines (`return out`) are too common to identify a solution
 
 
 @dataclass
@@ -219,62 +219,46 @@ def check_module(root, module, seen_ids):
 
 
 def secret_lines(root):
-    """Lines of reference solutions, hidden tests and mark schemes (stripped, long enough to be telling) that
-    appear nowhere else in any source, mapped to where they come from."""
-    secret, public = {}, set()
-    for m in course_lib.all_modules(root):
-        if not m.source:
-            continue
-        try:
-            nb = read_source(m.source)
-        except Exception:  # noqa: BLE001 — check_module reports it
-            continue
-        for i, cell in enumerate(nb.cells):
-            kind = None  # the region the current line is in, by position
-            for line in cell.source.splitlines():
-                begins = [k for k, (b, _) in DELIMS.items() if b in line]
-                ends = [k for k, (_, e) in DELIMS.items() if e in line]
-                if begins:
-                    kind = begins[0]
-                elif ends:
-                    kind = None
-                elif kind:
-                    if len(line.strip()) >= MIN_SECRET_LEN:
-                        secret.setdefault(line.strip(), f"{kind} in {m.slug} [{_cell_name(cell, i)}]")
-                else:
-                    public.add(line.strip())
-    return {line: where for line, where in secret.items() if line not in public}
+    "Lines secret to some module (see tito/leaks.py), mapped to where they come from."
+    from . import leaks
+    return leaks.secret_lines(root)
 
 
 def check_student_notebooks(root):
-    "Problems in the generated student notebooks: any marker or reference line left after stripping."
+    "Problems generating the student notebooks: nbgrader must be able to strip every module."
     from .edition import strip_notebook
-    secrets = secret_lines(root)
     probs = []
     for m in course_lib.all_modules(root):
         if not m.source:
             continue
         try:
-            nb = strip_notebook(read_source(m.source), m.slug)
+            strip_notebook(read_source(m.source), m.slug)
         except Exception as err:  # noqa: BLE001
             probs.append(Problem(m.slug, "", f"nbgrader cannot generate the student notebook: {err}",
                                  "fix the markers and cell metadata named above"))
-            continue
-        for i, cell in enumerate(nb.cells):
-            for marker in MARKERS:
-                if marker in cell.source:
-                    probs.append(Problem(m.slug, _cell_name(cell, i), f"the student notebook still contains `{marker}`",
-                                         "put the block in a cell of the right kind so nbgrader strips it"))
-            for line in sorted({l.strip() for l in cell.source.splitlines()} & set(secrets)):
-                probs.append(Problem(m.slug, _cell_name(cell, i), f"the student notebook shows reference code ({secrets[line]}): {line[:70]}",
-                                     "move that line inside a solution block, or out of the hidden tests/mark scheme"))
     return probs
 
 
+def check_edition(root):
+    """Problems in the student edition as `tito student-edition` would write it (built in a temporary folder):
+    any marker left in a notebook or the package, any line secret to a module or run of a module's solution
+    lines in any file (see tito/leaks.py)."""
+    import tempfile
+
+    from . import edition
+    with tempfile.TemporaryDirectory(prefix="tito-check-") as tmp:
+        edition.write_fresh(root, tmp)
+        problems, _ = edition.verify_tree(root, tmp)
+    return problems
+
+
 def check_course(root):
-    "Every problem in the course, in module order."
+    "Every problem in the course, in module order, then the give-aways in the student edition."
     seen, probs = {}, []
     for m in course_lib.all_modules(root):
         probs.extend(check_module(root, m, seen))
-    probs.extend(check_student_notebooks(root))
+    unreadable = check_student_notebooks(root)
+    probs.extend(unreadable)
+    if not unreadable:  # the edition cannot be built until nbgrader reads every module
+        probs.extend(check_edition(root))
     return probs

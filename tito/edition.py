@@ -207,7 +207,8 @@ def student_edition(root, out, replace_edited=False):
         problems, report.warnings = verify_tree(root, stage, skip=[Path("modules") / s / f"{s[3:]}_dev.ipynb" for s in kept] +
                                                 [_package_file(stage, s) for s in kept])
         if problems:
-            raise CourseError("the student edition would leak solutions; nothing was written:\n  " + "\n  ".join(problems[:20]))
+            raise CourseError("the student edition would leak solutions; nothing was written:\n  " +
+                              "\n  ".join(map(str, problems[:20])))
         new_manifest = {}
         for p in sorted(stage.rglob("*")):
             if not p.is_file():
@@ -247,13 +248,14 @@ def _package_file(root, slug):
 
 
 def verify_tree(root, tree, skip=()):
-    """(problems, warnings) for the files under `tree`.
+    """(problems, warnings) for the files under `tree` (tito.check.Problem objects, named by file and line).
 
-    Problems: a notebook or a file of the package or of a module folder holds an nbgrader marker or a line of
-    a reference solution, hidden test or mark scheme. Warnings: other files (tests, tito, guides) that repeat
-    such a line (a test may legitimately compute the same thing) or name the markers in prose."""
-    from .check import MARKERS, secret_lines
-    secrets = secret_lines(root)
+    Problems: an nbgrader marker in a notebook, the package or a module folder; anywhere, a line secret to a
+    module or a run of a module's solution lines (tito/leaks.py). Warnings: a marker named in other files
+    (tito's checks and the guides name them)."""
+    from . import leaks
+    from .check import MARKERS, Problem
+    ref = leaks.reference(root)
     skip = [Path(s) for s in skip]
     problems, warnings = [], []
     for p in sorted(Path(tree).rglob("*")):
@@ -264,19 +266,21 @@ def verify_tree(root, tree, skip=()):
             text = p.read_text()
         except (UnicodeDecodeError, OSError):
             continue
-        if p.suffix == ".ipynb":  # look at the cells' text, not the JSON escaping of it
-            try:
-                text = "\n".join(c.source for c in nbformat.reads(text, as_version=4).cells)
-            except Exception:  # noqa: BLE001 — not a notebook after all: scan the raw text
-                pass
         strict = p.suffix == ".ipynb" or rel.parts[0] == "tinytorch" or (rel.parts[0] == "modules" and p.suffix != ".md")
-        for marker in MARKERS:
-            if marker in text:
-                (problems if strict else warnings).append(f"{rel}: contains the marker `{marker}`")
-        for line in sorted({l.strip() for l in text.splitlines()} & set(secrets)):
-            (problems if strict or rel.parts[0] == "modules" else warnings).append(
-                f"{rel}: contains a line of the reference ({secrets[line]}): {line[:80]}")
+        for where, line in leaks.located_lines(rel, text):
+            for marker in MARKERS:
+                if marker in line:
+                    (problems if strict else warnings).append(Problem(
+                        str(rel), where, f"contains the marker `{marker}`",
+                        "put the block in a cell of the right kind so nbgrader strips it" if strict else
+                        "spell the marker in two parts if the code needs it"))
+        problems.extend(leaks.find(ref, rel, text))
     return problems, warnings
+
+
+def write_fresh(root, folder):
+    "The student edition as `student_edition` would write it into an empty `folder`, without its manifest."
+    _stage(root, Path(folder), Path(folder), {}, False)
 
 
 def verify_edition(root, out):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import course as course_lib
+from .data import data_root
 from . import export as export_lib
 from . import testing
 
@@ -109,11 +110,6 @@ def datasets():
     return {name: [c.path for c in spec.installed] for name, spec in DATASETS.items()}
 
 
-def data_dir():
-    "The data folder: $TINYTORCH_DATA, else ~/.cache/tinytorch."
-    return Path(os.environ.get("TINYTORCH_DATA") or Path.home() / ".cache" / "tinytorch").expanduser()
-
-
 def _version(dist):
     try:
         return importlib.metadata.version(dist)
@@ -161,7 +157,7 @@ def doctor(root):
     else:
         out.append(Finding("alembic (instructors)", "warn", "not found",
                            "instructors: pip install -e '.[instructor]' (nbgrader needs alembic for its gradebook)"))
-    d = data_dir()
+    d = data_root()
     src = "TINYTORCH_DATA" if os.environ.get("TINYTORCH_DATA") else "default"
     if not d.is_dir():
         out.append(Finding("data folder", "warn", f"{d} ({src}) does not exist",

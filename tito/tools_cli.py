@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import typer
+from rich.markup import escape  # problems quote code: `x[i]` is not markup
 from rich.table import Table
 
 from . import course
@@ -23,7 +24,7 @@ def student_edition(out: Path = typer.Argument(..., help="folder to write the st
     try:
         report = edition.student_edition(root, out, replace_edited=replace_edited)
     except course.CourseError as err:
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {escape(str(err))}")
         raise typer.Exit(1)
     console.print(f"student edition in {report.out}: {len(report.modules)} modules, {len(report.written)} files written, "
                   f"{report.unchanged} unchanged")
@@ -34,26 +35,26 @@ def student_edition(out: Path = typer.Argument(..., help="folder to write the st
         console.print(f"[yellow]backed up[/yellow] {rel} -> {backup} (it had been edited)")
     problems, warnings = edition.verify_edition(root, out)
     for w in warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(w))}")
     for p in problems:
-        console.print(f"[red]leak:[/red] {p}")
+        console.print(f"[red]leak:[/red] {escape(str(p))}")
     if problems:
         raise typer.Exit(1)
     console.print("checked: no solution, hidden test or mark scheme in the edition")
 
 
 def check():
-    "Maintainers: check every module source against the contract, and the student notebooks for leaks."
+    "Maintainers: check every module source against the contract, and the whole student edition for give-aways."
     from . import check as check_lib
     root = _root()
     mods = course.all_modules(root)
     problems = check_lib.check_course(root)
     for p in problems:
-        console.print(f"[red]✗[/red] {p}")
+        console.print(f"[red]✗[/red] {escape(str(p))}")
     if problems:
-        console.print(f"[red]{len(problems)} problem(s)[/red] in {len({p.module for p in problems})} of {len(mods)} modules")
+        console.print(f"[red]{len(problems)} problem(s)[/red] (in the {len(mods)} module sources and their student edition)")
         raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {len(mods)} modules follow the contract; the student notebooks hold no solutions or hidden tests")
+    console.print(f"[green]✓[/green] {len(mods)} modules follow the contract; the student edition gives no solution, hidden test or mark scheme away")
 
 
 def status():

@@ -9,32 +9,34 @@ from tinytorch.core.attention import masked_softmax, multi_head_attention, scale
 CAUSAL4 = np.tri(4, dtype=bool)
 KEYMASK = np.array([[True, False, True, True, False]])             # (1, 5): keys 1 and 4 masked
 EMPTY_ROW = np.array([[True, True, False], [False, False, False], [False, True, True]])
-LENGTHS_MASK = (np.arange(4)[None, None, :] < np.array([4, 2])[:, None, None])   # (2, 1, 4) padding
+LENGTHS_MASK = np.array([[[True, True, True, True]], [[True, True, False, False]]])  # (2, 1, 4): lengths 4 and 2
 
 
 def _softmax(s, mask):
-    s = np.where(mask, s, -np.inf)
-    m = s.max(-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    e = np.exp(s - m)
-    t = e.sum(-1, keepdims=True)
-    return e / np.where(t == 0, 1, t)
+    "Masked softmax row by row, from its definition: kept entries share 1 in proportion to exp; masked get 0."
+    s, keep = np.broadcast_arrays(s, mask)
+    out = np.zeros(s.shape)
+    for row in np.ndindex(s.shape[:-1]):
+        kept = s[row][keep[row]].astype(np.float64)
+        if kept.size:  # a row with every key masked stays all zeros
+            e = np.exp(kept - kept.max())
+            out[row][keep[row]] = e / e.sum()
+    return out
 
 
 def _attention(q, k, v, mask):
     return _softmax(q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1]), mask) @ v
 
 
-def _heads(qkv, h):
-    B, T, D3 = qkv.shape
-    return qkv.reshape(B, T, 3, h, D3 // 3 // h).transpose(2, 0, 3, 1, 4)
-
-
 def _mha_ref(qkv, h, mask):
-    q, k, v = _heads(qkv, h)
-    out = _attention(q, k, v, mask)
-    B, H, T, hd = out.shape
-    return out.transpose(0, 2, 1, 3).reshape(B, T, H * hd)
+    "Multi-head attention with the heads cut out one by one: head j is columns j*hd:(j+1)*hd of q, of k, of v."
+    D = qkv.shape[-1] // 3
+    hd = D // h
+
+    def heads(part):  # (B, T, D) -> (B, h, T, hd)
+        return np.stack([part[..., j * hd:(j + 1) * hd] for j in range(h)], axis=1)
+    out = _attention(heads(qkv[..., :D]), heads(qkv[..., D:2 * D]), heads(qkv[..., 2 * D:]), mask)
+    return np.concatenate([out[:, j] for j in range(h)], axis=-1)
 
 
 def _torch_softmax(mask):

@@ -87,9 +87,8 @@ def _per_head_reference(x, mha, mask):
     for h in range(H):
         q, k, v = (qkv[..., j * D + h * hd: j * D + (h + 1) * hd] for j in range(3))
         s = q @ np.swapaxes(k, -1, -2) / np.sqrt(hd)
-        s = np.where(mask, s, -np.inf)
-        p = np.exp(s - s.max(-1, keepdims=True))
-        outs.append((p / p.sum(-1, keepdims=True)) @ v)
+        w = np.exp(s - s.max(-1, keepdims=True)) * mask  # a masked key weighs exactly 0
+        outs.append((w / w.sum(-1, keepdims=True)) @ v)
     return np.concatenate(outs, -1) @ mha.proj.weight.data + mha.proj.bias.data
 
 

@@ -35,7 +35,7 @@ def ticking(clock, durations, log=None, name=None):
 @pytest.mark.parametrize("n", [1, 2, 5, 10, 51])
 def test_summarize_matches_numpy(n):
     t = np.random.default_rng(n).lognormal(size=n)
-    s = summarize(list(t))
+    s = summarize(t.tolist())
     assert s["n"] == n
     np.testing.assert_allclose([s["median"], s["q1"], s["q3"], s["min"], s["max"], s["mean"]],
                                [np.median(t), *np.percentile(t, [25, 75]), t.min(), t.max(), t.mean()])

@@ -186,7 +186,7 @@ def test_cached_logits_match_the_full_forward():
     model = small()
     seq = np.random.default_rng(5).integers(0, 17, (3, 20))
     full = model(seq).data
-    caches = [{} for _ in model.blocks]
+    caches = [{} for _ in range(len(model.blocks))]  # one KV cache per block, as the model expects
     with no_grad():
         got = [model(seq[:, :7], caches).data] + [model(seq[:, t:t + 1], caches).data for t in range(7, 20)]
     assert cache_length(caches) == 20

@@ -10,7 +10,7 @@ import contextlib
 import numpy as np
 from fastcore.basics import patch
 
-from .tensor import Tensor, index_of
+from .tensor import Tensor, index_of, plain_methods  # 01's matmul, reshape, transpose
 
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-from-op
 class GradMode:
@@ -217,29 +217,18 @@ def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-matmul
 @patch
 def matmul(self: Tensor, other):
-    "`self @ other` with batch broadcasting, differentiable."
+    "`self @ other` with batch broadcasting, differentiable (the product itself is your 01 `matmul`)."
     a, b = self, lift(other, self)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape}")
-    k_other = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if a.shape[-1] != k_other:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: the last dimension of the first "
-                         f"({a.shape[-1]}) must equal the second-to-last of the second ({k_other})")
+    out = plain_methods["matmul"](a, b).data          # checks the shapes, multiplies
     a2 = a.data[None, :] if a.ndim == 1 else a.data   # (k,) -> (1, k)
     b2 = b.data[:, None] if b.ndim == 1 else b.data   # (k,) -> (k, 1)
-    try:
-        out2 = a2 @ b2
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot broadcast") from None
+    out2_shape = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])  # a2 @ b2's
 
     def backward(g):
-        g2 = g.reshape(out2.shape)
+        g2 = g.reshape(out2_shape)
         ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
-    out = out2
-    if a.ndim == 1: out = out.squeeze(-2)
-    if b.ndim == 1: out = out.squeeze(-1)
     return Tensor.from_op(out, (a, b), backward)
 
 @patch
@@ -285,26 +274,20 @@ def max(self: Tensor, axis=None, keepdims=False):
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-shapes
 @patch
 def reshape(self: Tensor, *shape):
-    "The same elements with a new shape, differentiable."
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        data = self.data.reshape(shape)
-    except ValueError:
-        raise ValueError(f"reshape: cannot view shape {self.shape} ({self.size} elements) as {shape}") from None
+    "The same elements with a new shape, differentiable (the forward is your 01 `reshape`)."
+    data = plain_methods["reshape"](self, *shape).data
     a = self
     return Tensor.from_op(data, (a,), lambda g: (g.reshape(a.shape),))
 
 @patch
 def transpose(self: Tensor, *axes):
-    "Permute dimensions by `axes` (default: swap the last two), differentiable."
-    if not axes:
-        axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2) if self.ndim >= 2 else ()
-    elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    inverse = tuple(np.argsort(axes)) if axes else None
-    return Tensor.from_op(np.transpose(self.data, axes or None), (self,),
-                          lambda g: (np.transpose(g, inverse),))
+    "Permute dimensions by `axes` (default: swap the last two), differentiable (the forward is your 01 `transpose`)."
+    data = plain_methods["transpose"](self, *axes).data
+    order = [int(i) for i in np.ravel(axes)]  # (2, 0, 1) and ((2, 0, 1),) alike; [] for the default
+    if order:
+        inverse = tuple(np.argsort(order))
+        return Tensor.from_op(data, (self,), lambda g: (np.transpose(g, inverse),))
+    return Tensor.from_op(data, (self,), lambda g: (np.swapaxes(g, -1, -2) if g.ndim >= 2 else g,))
 
 @patch
 def __getitem__(self: Tensor, key):

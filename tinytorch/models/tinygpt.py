@@ -6,6 +6,7 @@ __all__ = ['RESIDUAL_OUTPUTS', 'init_gpt_weights', 'cache_length', 'TinyGPT', 'L
            'unigram_entropy']
 
 # %% ../../modules/source/16_tinygpt/tinygpt_dev.py #16-tinygpt-imports
+import copy
 import math
 import time
 from pathlib import Path
@@ -349,12 +350,11 @@ def state_dict(self: LanguageModelTrainer):
 @patch
 def load_state_dict(self: LanguageModelTrainer, state):
     "Restore what `state_dict` returned into this trainer (same model shape and corpus)."
-    self.model.load_state_dict(state["model"])
-    for opt, s in zip(self.optimizers, state["optimizers"]):
-        opt.load_state_dict(s)
-    self.scheduler.load_state_dict(state["scheduler"])  # sets the group's one learning rate
+    parts = [(self.model, state["model"]), *zip(self.optimizers, state["optimizers"]), (self.scheduler, state["scheduler"])]
+    for part, saved in parts:  # in this order: the schedule sets the group's one learning rate last
+        part.load_state_dict(saved)
     self.step, self.seconds = state["step"], state["seconds"]
-    self.history = {k: list(v) for k, v in state["history"].items()}
+    self.history = copy.deepcopy(state["history"])  # the trainer appends to it; the state stays as it was
     self.rng.bit_generator.state = state["rng"]
     for g, s in zip(module_generators(self.model), state["model_rngs"]):
         g.bit_generator.state = s
@@ -376,10 +376,8 @@ def resume(self: LanguageModelTrainer, path):
 @patch
 def plot(self: LanguageModelTrainer, path, title=None):
     "Training loss (smoothed) and validation loss against the step, as a PNG; returns the path."
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(6, 3.6))
-    FigureCanvasAgg(fig)
+    from matplotlib.figure import Figure  # a bare Figure draws with Agg when saved: no display, pyplot untouched
+    fig = Figure(figsize=(6, 3.6), layout="tight")
     ax = fig.add_subplot(1, 1, 1)
     steps, losses = np.asarray(self.history["step"]), np.asarray(self.history["train_loss"])
     if len(losses):
@@ -389,10 +387,9 @@ def plot(self: LanguageModelTrainer, path, title=None):
     if self.history["val_loss"]:
         ax.plot(self.history["val_step"], self.history["val_loss"], "o-", ms=3, label="validation")
     ax.set(xlabel="step", ylabel="loss (nats/token)", title=title or "TinyGPT training")
-    ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=100)  # PNG, from the file name
     return Path(path)
 
 

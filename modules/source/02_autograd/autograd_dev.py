@@ -39,7 +39,7 @@ import contextlib
 import numpy as np
 from fastcore.basics import patch
 
-from tinytorch.core.tensor import Tensor, index_of
+from tinytorch.core.tensor import Tensor, index_of, plain_methods  # 01's matmul, reshape, transpose
 
 # %% [markdown]
 # ## 1. Recording the graph, and switching it off
@@ -422,7 +422,9 @@ assert gradcheck(lambda s, m: m / s - s * m, s, m)
 #   `keepdims=False`). `mean` divides by the count. `max` sends the gradient to the maximal
 #   elements (split evenly between ties).
 # - `reshape` and `transpose` only move numbers: reshape the gradient back, transpose it by
-#   the inverse permutation.
+#   the inverse permutation (the default, swapping the last two axes, is its own inverse).
+# - The forward passes of `matmul`, `reshape` and `transpose` are the ones you wrote in 01
+#   (`plain_methods` keeps them): here you add only the backward.
 # - Indexing picks elements; its gradient **scatter-adds** into zeros of the input's shape
 #   (`np.add.at`), because one element picked twice (`x[[0, 0]]`) gets both gradients.
 
@@ -430,31 +432,20 @@ assert gradcheck(lambda s, m: m / s - s * m, s, m)
 #| export
 @patch
 def matmul(self: Tensor, other):
-    "`self @ other` with batch broadcasting, differentiable."
+    "`self @ other` with batch broadcasting, differentiable (the product itself is your 01 `matmul`)."
     a, b = self, lift(other, self)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs tensors with at least one dimension, got shapes {a.shape} and {b.shape}")
-    k_other = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if a.shape[-1] != k_other:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: the last dimension of the first "
-                         f"({a.shape[-1]}) must equal the second-to-last of the second ({k_other})")
+    out = plain_methods["matmul"](a, b).data          # checks the shapes, multiplies
     a2 = a.data[None, :] if a.ndim == 1 else a.data   # (k,) -> (1, k)
     b2 = b.data[:, None] if b.ndim == 1 else b.data   # (k,) -> (k, 1)
-    try:
-        out2 = a2 @ b2
-    except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot broadcast") from None
+    out2_shape = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1])  # a2 @ b2's
 
     def backward(g):
         ### BEGIN SOLUTION
-        g2 = g.reshape(out2.shape)
+        g2 = g.reshape(out2_shape)
         ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return ga, gb
         ### END SOLUTION
-    out = out2
-    if a.ndim == 1: out = out.squeeze(-2)
-    if b.ndim == 1: out = out.squeeze(-1)
     return Tensor.from_op(out, (a, b), backward)
 
 @patch
@@ -532,13 +523,8 @@ np.testing.assert_allclose(np.asarray(t.grad.data), [0.0, 0.5, 0.5], err_msg="ti
 #| export
 @patch
 def reshape(self: Tensor, *shape):
-    "The same elements with a new shape, differentiable."
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        data = self.data.reshape(shape)
-    except ValueError:
-        raise ValueError(f"reshape: cannot view shape {self.shape} ({self.size} elements) as {shape}") from None
+    "The same elements with a new shape, differentiable (the forward is your 01 `reshape`)."
+    data = plain_methods["reshape"](self, *shape).data
     ### BEGIN SOLUTION
     a = self
     return Tensor.from_op(data, (a,), lambda g: (g.reshape(a.shape),))
@@ -546,15 +532,14 @@ def reshape(self: Tensor, *shape):
 
 @patch
 def transpose(self: Tensor, *axes):
-    "Permute dimensions by `axes` (default: swap the last two), differentiable."
-    if not axes:
-        axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2) if self.ndim >= 2 else ()
-    elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
+    "Permute dimensions by `axes` (default: swap the last two), differentiable (the forward is your 01 `transpose`)."
+    data = plain_methods["transpose"](self, *axes).data
+    order = [int(i) for i in np.ravel(axes)]  # (2, 0, 1) and ((2, 0, 1),) alike; [] for the default
     ### BEGIN SOLUTION
-    inverse = tuple(np.argsort(axes)) if axes else None
-    return Tensor.from_op(np.transpose(self.data, axes or None), (self,),
-                          lambda g: (np.transpose(g, inverse),))
+    if order:
+        inverse = tuple(np.argsort(order))
+        return Tensor.from_op(data, (self,), lambda g: (np.transpose(g, inverse),))
+    return Tensor.from_op(data, (self,), lambda g: (np.swapaxes(g, -1, -2) if g.ndim >= 2 else g,))
     ### END SOLUTION
 
 @patch
