@@ -4,6 +4,7 @@ The Binder and Colab links in settings.ini open that branch, and the Colab setup
 fetched, the edition is written over it (tito.edition.student_edition: it updates a previous edition in place),
 and the change is committed and pushed as a new commit: history is never rewritten and nothing is force-pushed.
 """
+import json
 import subprocess
 import tempfile
 from pathlib import Path
@@ -31,6 +32,15 @@ def _source_commit(root):
     return head.stdout.strip() + ("+changes" if dirty else "")
 
 
+def _only_stamp_changed(work):
+    "True when the edition's manifest changed only in its time stamp (then there is nothing new to publish)."
+    changed = _git("status", "--porcelain", cwd=work).stdout.splitlines()
+    if [l[3:] for l in changed] != [str(edition.MANIFEST)] or changed[0][:2].strip() != "M":
+        return False
+    before = json.loads(_git("show", f"HEAD:{edition.MANIFEST}", cwd=work).stdout)
+    return before.get("files") == json.loads((work / edition.MANIFEST).read_text()).get("files")
+
+
 def publish(root, remote, branch=None):
     "Publish the student edition of the course at `root` to `branch` of `remote`; returns (commit or None, message)."
     root = Path(root)
@@ -49,6 +59,8 @@ def publish(root, remote, branch=None):
         problems, _ = edition.verify_edition(root, work)
         if problems:
             raise CourseError("the student edition would leak solutions; nothing was published:\n  " + "\n  ".join(problems[:20]))
+        if _only_stamp_changed(work):
+            _git("checkout", "--", str(edition.MANIFEST), cwd=work)
         _git("add", "-A", cwd=work)
         if not _git("status", "--porcelain", cwd=work).stdout.strip():
             return None, f"{remote} {branch} already holds this student edition: nothing to publish"
