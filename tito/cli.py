@@ -21,6 +21,8 @@ from .milestones import milestone_app  # noqa: E402  (`tito milestone list|run`)
 app.add_typer(milestone_app, name="milestone")
 from .generate import generate_command  # noqa: E402  (`tito generate --checkpoint PATH --prompt TEXT`)
 app.command("generate")(generate_command)
+from . import submit_cli  # noqa: E402  (`tito submit NN`, `tito publish REMOTE`)
+submit_cli.register(app)
 console = make_console()
 SHOWN_FAILURES = 12  # per module and kind; the rest are counted
 
@@ -41,6 +43,10 @@ def _modules(root, module, every):
 def export(module: Optional[str] = typer.Argument(None, help="module number or name, e.g. 01"),
            all_: bool = typer.Option(False, "--all", help="export every module")):
     "Put a module's code (the source, or your notebook in the student edition) into the tinytorch package."
+    from . import colab
+    if colab.in_colab():  # the notebook being edited is in the browser: only the kernel route can export it
+        console.print(f"[red]error:[/red] {colab.shell_refusal('export', module)}")
+        raise typer.Exit(2)
     root = _root()
     for m in _modules(root, module, all_):
         try:

@@ -50,17 +50,27 @@ def strip_notebook(nb, name="notebook"):
 
 
 COLAB_SETUP = """\
-# Colab only: fetch the student edition and install it; anywhere else this cell does nothing.
+# Colab only (elsewhere this cell does nothing): keeps your course on your Google Drive, in MyDrive/tinytorch,
+# so your work is there in every later session. Run it first, every session.
+USE_DRIVE = True  # False: work on the Colab machine only (everything is lost when the session ends)
 import sys
 if "google.colab" in sys.modules:
-    import importlib.util, os, subprocess
-    if importlib.util.find_spec("tinytorch") is None:
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "{branch}", "{repo}", "/content/tinytorch"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/tinytorch"], check=True)
-        sys.path.insert(0, "/content/tinytorch")  # an editable install is only seen after a restart
-    os.chdir("/content/tinytorch")  # so `!tito export NN` and `!tito test NN` find the course
-    print("Colab: tinytorch is installed from the student edition in /content/tinytorch. Export each module "
-          "you finish (`!tito export NN`): later modules import your earlier ones.")
+    import os, subprocess
+    content = os.environ.get("TINYTORCH_COLAB_ROOT", "/content")  # tests simulate Colab elsewhere
+    course = content + "/tinytorch"
+    if USE_DRIVE:
+        try:
+            from google.colab import drive
+            drive.mount(content + "/drive")
+            course = content + "/drive/MyDrive/tinytorch"
+        except Exception as err:  # declined or failed: this session's disk only
+            print("Google Drive is not mounted:", err)
+    if not os.path.isfile(course + "/settings.ini"):  # the first session: fetch the course
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "-b", "{branch}", "{repo}", course], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", course], check=True)
+    sys.path.insert(0, course)  # an editable install is only seen after a restart
+    from tito import colab
+    colab.start(course, on_drive=course.startswith(content + "/drive/"))
 """
 
 

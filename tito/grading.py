@@ -348,15 +348,17 @@ def collect(root, override=None, modules=None, from_dir=None, update=False):
     if from_dir:
         src = Path(from_dir).resolve()
         if not src.is_dir():
-            raise CourseError(f"--from {from_dir}: no such folder (expected DIR/STUDENT/NN_name/*.ipynb)")
+            raise CourseError(f"--from {from_dir}: no such folder (expected files made by `tito submit`, or DIR/STUDENT/NN_name/*.ipynb)")
         for aid in aids:
             for student_dir in sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 sub = student_dir / aid
                 if sub.is_dir():
                     results.append(_collect_one(c, aid, student_dir.name, sub, update))
+        from .submission import collect_files  # files made by `tito submit` (STUDENT_NN_name.zip), anywhere under src
+        results += collect_files(c, aids, src, update)
         if not results:
-            raise CourseError(f"nothing to collect in {src}: expected {src}/STUDENT/NN_name/*.ipynb "
-                              f"for one of {', '.join(aids)}")
+            raise CourseError(f"nothing to collect in {src}: expected files made by `tito submit` (*.zip) or "
+                              f"{src}/STUDENT/NN_name/*.ipynb for one of {', '.join(aids)}")
         return results
     api = _api(c)
     for aid in aids:

@@ -72,7 +72,7 @@ def release(modules: Optional[List[str]] = Modules, course_dir: Optional[str] = 
 
 @nbgrader_app.command()
 def collect(modules: Optional[List[str]] = Modules, course_dir: Optional[str] = CourseDir,
-            from_dir: Optional[Path] = typer.Option(None, "--from", help="a folder DIR/STUDENT/NN_name/*.ipynb instead of the exchange"),
+            from_dir: Optional[Path] = typer.Option(None, "--from", help="a folder of files made by `tito submit`, or DIR/STUDENT/NN_name/*.ipynb, instead of the exchange"),
             update: bool = typer.Option(False, "--update", help="replace collected submissions with newer ones (old ones are backed up)")):
     "Gather submissions (from the exchange, or --from a folder) into course/submitted/STUDENT/NN_name/."
     root = _root()
