@@ -15,8 +15,4 @@ if [ -n "$extras" ]; then
 else
   python -m pip install -q -e "$here"
 fi
-# Course data: TINYTORCH_DATA if set; else a copy materialised from ../shared/data when present.
-if [ -z "${TINYTORCH_DATA:-}" ] && [ -f "$here/../shared/data/materialize.py" ]; then
-  export TINYTORCH_DATA="$here/.data"
-  python "$here/../shared/data/materialize.py" "$TINYTORCH_DATA" >/dev/null
-fi
+# Course data is read from $TINYTORCH_DATA (default ~/.cache/tinytorch; `tito data fetch NAME` fills it).

@@ -1,6 +1,5 @@
 """`tito status` (per module: exported and in sync, inline points and tests from the last `tito test`) and
 `tito doctor` (is this machine ready: Python, packages, kernel, alembic, data, tinytorch from this checkout)."""
-import importlib
 import importlib.metadata
 import os
 import shutil
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import course as course_lib
+from . import dependencies
 from .data import data_root
 from . import export as export_lib
 from . import testing
@@ -92,12 +92,6 @@ class Finding:
     fix: str = ""
 
 
-REQUIRED = [("numpy", "numpy"), ("fastcore", "fastcore"), ("jupytext", "jupytext"), ("nbdev", "nbdev"),
-            ("nbformat", "nbformat"), ("nbclient", "nbclient"), ("ipykernel", "ipykernel"), ("typer", "typer"),
-            ("rich", "rich"), ("yaml", "pyyaml"), ("pytest", "pytest"), ("matplotlib", "matplotlib")]
-OPTIONAL = [("nbgrader", "nbgrader", "instructors grade with it: pip install -e '.[instructor]'"),
-            ("hypothesis", "hypothesis", "the test suite uses it: pip install -e '.[test]'"),
-            ("torch", "torch", "optional: tests compare with it when present (CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)")]
 def datasets():
     "dataset name -> the files it installs under the data folder (from `tito data`)."
     try:
@@ -117,14 +111,6 @@ def _version(dist):
         return "?"
 
 
-def _importable(mod):
-    try:
-        importlib.import_module(mod)
-        return None
-    except Exception as err:  # noqa: BLE001
-        return f"{type(err).__name__}: {err}"
-
-
 def doctor(root):
     "Findings about this machine and checkout, each with its fix."
     root = Path(root)
@@ -132,12 +118,18 @@ def doctor(root):
     v = sys.version_info
     out.append(Finding("python", "ok" if v >= (3, 10) else "fail", f"{sys.version.split()[0]} at {sys.executable}",
                        "" if v >= (3, 10) else "install Python 3.10 or newer and create the venv with it"))
-    for mod, dist in REQUIRED:
-        err = _importable(mod)
-        out.append(Finding(dist, "fail" if err else "ok", err or _version(dist), f"pip install -e {root}" if err else ""))
-    for mod, dist, fix in OPTIONAL:
-        err = _importable(mod)
-        out.append(Finding(dist, "warn" if err else "ok", "not installed" if err else _version(dist), fix if err else ""))
+    course_deps = dependencies.missing(dependencies.requirements(root))
+    out.append(Finding("course dependencies (pyproject.toml)", "fail" if course_deps else "ok",
+                       "; ".join(f"{m.requirement}: {m.problem}" for m in course_deps) or "all installed",
+                       f"pip install -e {root}" if course_deps else ""))
+    instructor = dependencies.missing(dependencies.requirements(root, "instructor"))  # students do not need it
+    out.append(Finding("instructor extra", "warn" if instructor else "ok",
+                       "; ".join(f"{m.requirement}: {m.problem}" for m in instructor) or "installed",
+                       f"instructors grade with nbgrader: pip install -e '{root}[instructor]'" if instructor else ""))
+    torch = _version("torch")
+    out.append(Finding("torch", "ok" if torch != "?" else "warn", torch if torch != "?" else "not installed",
+                       "" if torch != "?" else "optional: tests compare with it when present "
+                       "(CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)"))
     try:
         from jupyter_client.kernelspec import KernelSpecManager
         specs = KernelSpecManager().find_kernel_specs()

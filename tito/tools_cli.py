@@ -89,7 +89,7 @@ def doctor():
         table.add_column(col)
     icon = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
     for f in findings:
-        table.add_row(f.what, icon[f.level], f.detail, f.fix)
+        table.add_row(escape(f.what), icon[f.level], escape(f.detail), escape(f.fix))  # `.[test]` is not markup
     console.print(table)
     if any(f.level == "fail" for f in findings):
         raise typer.Exit(1)

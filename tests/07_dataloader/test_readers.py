@@ -1,6 +1,5 @@
-"IDX, MNIST and CIFAR-10 readers on tiny files in the canonical formats, and on the real files when TINYTORCH_DATA is set."
+"IDX, MNIST and CIFAR-10 readers on tiny files in the canonical formats, and on the real files where the data folder has them."
 import gzip
-import os
 import struct
 from pathlib import Path
 
@@ -89,16 +88,22 @@ def test_cifar_errors(cifar_root, tmp_path):
         read_cifar_batch(tmp_path / "badlabel")
 
 
-def test_real_datasets_in_the_data_folder():
-    "The real files in $TINYTORCH_DATA (as `tito data fetch` lays them out): shapes, dtypes, label ranges."
-    if not os.environ.get("TINYTORCH_DATA"):
-        pytest.skip("TINYTORCH_DATA is not set: set it to a data folder holding mnist/ and cifar-10-batches-py/ "
-                    "(`tito data fetch mnist` and `tito data fetch cifar10`) to check the real files")
-    for split, n in [("train", 60000), ("test", 10000)]:
-        x, y = load_mnist(split)
-        assert x.shape == (n, 28, 28) and x.dtype == np.uint8 and y.shape == (n,) and y.dtype == np.int64
-        assert set(np.unique(y).tolist()) == set(range(10)) and x.max() == 255 and x.min() == 0
-    for split, n in [("train", 50000), ("test", 10000)]:
-        x, y = load_cifar10(split)
-        assert x.shape == (n, 3, 32, 32) and x.dtype == np.uint8 and y.shape == (n,) and y.dtype == np.int64
-        assert np.bincount(y, minlength=10).tolist() == [n // 10] * 10
+REAL = {"mnist": ("mnist", load_mnist, {"train": 60000, "test": 10000}),
+        "cifar10": ("cifar-10-batches-py", load_cifar10, {"train": 50000, "test": 10000})}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_dataset_in_the_data_folder(name):
+    "The real files in the data folder (as `tito data fetch` lays them out): shapes, dtypes, label ranges."
+    folder, load, sizes = REAL[name]
+    if not (data_dir() / folder).is_dir():
+        pytest.skip(f"{name} is not in the data folder {data_dir()} (no {folder}/ there): `tito data fetch {name}` "
+                    "downloads it, or set TINYTORCH_DATA to a folder that holds it")
+    for split, n in sizes.items():
+        x, y = load(split)
+        assert x.dtype == np.uint8 and x.shape == ((n, 28, 28) if name == "mnist" else (n, 3, 32, 32))
+        assert y.shape == (n,) and y.dtype == np.int64
+        if name == "mnist":
+            assert set(np.unique(y).tolist()) == set(range(10)) and x.max() == 255 and x.min() == 0
+        else:
+            assert np.bincount(y, minlength=10).tolist() == [n // 10] * 10

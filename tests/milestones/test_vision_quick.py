@@ -15,8 +15,8 @@ MILESTONES = ROOT / "milestones"
 SCRIPTS = ["mlp_mnist", "lenet5_mnist", "mlp_cifar10", "lenet5_cifar10"]
 DATA = os.environ.get("TINYTORCH_DATA")
 needs_data = pytest.mark.skipif(not DATA, reason="TINYTORCH_DATA is not set: the milestones train on the real "
-                                "MNIST/CIFAR-10 files (materialise them with ../shared/data/materialize.py DIR "
-                                "or `tito data fetch`) and never on made-up data")
+                                "MNIST/CIFAR-10 files (`tito data fetch mnist`, `tito data fetch cifar10`) "
+                                "and never on made-up data")
 
 
 def load_script(stem):
