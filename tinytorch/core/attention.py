@@ -39,11 +39,11 @@ def padding_mask(lengths, T):
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-masked-softmax
 def softmax_rows(s, mask=None):
     "Softmax of the array `s` over its last axis; where `mask` is False the weight is exactly 0 (all-False rows: zeros)."
-    if mask is not None:
-        s = np.where(mask, s, -np.inf)
-    m = s.max(axis=-1, keepdims=True)
+    e = np.where(mask, s, -np.inf) if mask is not None else s.copy()   # our own array: work in place
+    m = e.max(axis=-1, keepdims=True)
     m[~np.isfinite(m)] = 0.0
-    e = np.exp(s - m)
+    e -= m
+    np.exp(e, out=e)
     total = e.sum(axis=-1, keepdims=True)
     total[total == 0] = 1.0
     e /= total
@@ -51,7 +51,10 @@ def softmax_rows(s, mask=None):
 
 def softmax_rows_backward(g, p):
     "Gradient with respect to the scores, given the upstream gradient `g` and the weights `p`."
-    return p * (g - (g * p).sum(axis=-1, keepdims=True))
+    row = np.einsum("...ij,...ij->...i", g, p)[..., None]   # Σ_j g·p of each row, no (…, Tq, Tk) temporary
+    ds = g - row
+    ds *= p
+    return ds
 
 def masked_softmax(scores, mask=None):
     "Softmax over the last axis of the Tensor `scores`, with a boolean `mask` (True = keep); differentiable."
@@ -80,8 +83,10 @@ def attention_backward(g, q, k, v, p, keep=None):
         dv = swap(p * keep) @ g
         dp *= keep
     ds = softmax_rows_backward(dp, p)
-    dq = (ds @ k) * scale
-    dk = swap(ds) @ (q * scale)
+    dq = ds @ k
+    dq *= scale
+    dk = swap(ds) @ q
+    dk *= scale
     return dq, dk, dv
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-sdpa
@@ -164,8 +169,11 @@ def multi_head_attention(qkv, n_heads, mask=None, causal=False, cache=None, drop
 
     def backward(g):
         dq, dk, dv = attention_backward(g.reshape(B, T, n_heads, hd).transpose(0, 2, 1, 3), q, k, v, p, keep)
-        d = np.stack([dq, dk[:, :, T_k - T:], dv[:, :, T_k - T:]])     # (3, B, H, T, hd): cached keys get none
-        return (d.transpose(1, 3, 0, 2, 4).reshape(B, T, D3),)
+        d = np.empty((B, T, 3, n_heads, hd), dtype=qkv.dtype)   # the layout of qkv: one copy per part
+        d[:, :, 0] = dq.transpose(0, 2, 1, 3)
+        d[:, :, 1] = dk[:, :, T_k - T:].transpose(0, 2, 1, 3)   # cached keys get no gradient
+        d[:, :, 2] = dv[:, :, T_k - T:].transpose(0, 2, 1, 3)
+        return (d.reshape(B, T, D3),)
     return Tensor.from_op(merged, (qkv,), backward), Tensor(p, dtype=p.dtype)
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-mha

@@ -109,19 +109,20 @@ def linear(x, weight, bias=None):
     if x.ndim == 0 or x.shape[-1] != weight.shape[0]:
         raise ValueError(f"linear: the input's last dimension must be in_features={weight.shape[0]} "
                          f"(weight shape {weight.shape}), got input shape {x.shape}")
-    out = x.data @ weight.data
+    X = x.data.reshape(-1, x.shape[-1])              # all leading dimensions as rows: one BLAS call
+    out = X @ weight.data
     if bias is not None:
         np.add(out, bias.data, out=out)
 
     def backward(g):
         rows = g.reshape(-1, g.shape[-1])
-        gx = g @ weight.data.T if x.requires_grad else None
-        gw = x.data.reshape(-1, x.shape[-1]).T @ rows if weight.requires_grad else None
+        gx = (rows @ weight.data.T).reshape(x.shape) if x.requires_grad else None
+        gw = X.T @ rows if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, rows.sum(axis=0)
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor.from_op(out, parents, backward)
+    return Tensor.from_op(out.reshape(x.shape[:-1] + (weight.shape[1],)), parents, backward)
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-linear
 INITIALISERS = {"xavier": xavier_uniform, "he": he_normal}

@@ -294,6 +294,90 @@ for form in ("none", "tanh"):
     np.testing.assert_allclose(np.asarray(x.grad.data), [0.0, 0.0, 1.0, 1.0], atol=1e-6, err_msg=form)
 
 # %% [markdown]
+# ### The fast tanh form, as given code
+#
+# Your `gelu(x, approximate="tanh")` is the formula as you would write it on paper. In a
+# GPT it runs on millions of numbers per layer (`B·T·d_ff`, 4 million in the capstone), and
+# there the formula's cost is not the arithmetic but **memory**: every numpy operation reads
+# and writes whole arrays (16 MB each), and `0.5 * a * (1 + t)` makes a new temporary at
+# each step. Such element-wise work is *memory-bound*: its cost is the number of passes over
+# memory. `gelu_tanh` below (given, and used by module 13's transformer) computes the same
+# numbers with three habits and one trick:
+#
+# - no `x ** 3` (numpy's general power function): reuse `x·x`;
+# - in-place operators (`t *= a`, `np.tanh(t, out=t)`) write into one buffer instead of
+#   allocating a new array per step, and scalars stay in the array's dtype (a `np.float64`
+#   scalar would silently promote float32 work to float64);
+# - the derivative is regrouped so it needs only `x` and `t = tanh u`:
+#   `gelu'(x) = (1 + t)·(½ + x·(1 - t)·½k(1 + 3·0.044715·x²))`;
+# - **cache blocking**: the array is processed in blocks of 64K numbers (256 KB of float32),
+#   small enough to stay in the CPU's cache, so the eight steps of the formula run on cached
+#   data and memory sees one read of `x` and the writes of `t` and the output. On the
+#   capstone's activations this is about 2× faster than the same formula over whole arrays.
+#
+# The test below checks it against your `gelu`, value and gradient.
+
+# %% nbgrader={"grade": false, "grade_id": "03-activations-gelu-tanh-fast", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| export
+GELU_K = math.sqrt(2.0 / math.pi)
+GELU_C = 0.044715
+BLOCK = 1 << 16  # numbers per cache block: 256 KB of float32
+
+def blocks(n):
+    "Slices covering range(n) in steps of BLOCK."
+    return [slice(i, min(i + BLOCK, n)) for i in range(0, n, BLOCK)]
+
+def gelu_tanh(x):
+    "GELU's tanh form, same values as `gelu(x, approximate='tanh')`, as a cache-blocked fused op (given code)."
+    x = to_tensor(x)
+    a = np.ascontiguousarray(x.data).reshape(-1)
+    f = a.dtype.type                                   # scalars in the array's dtype
+    k, kc, half = f(GELU_K), f(GELU_K * GELU_C), f(0.5)
+    t, out = np.empty_like(a), np.empty_like(a)
+    for b in blocks(a.size):
+        ab, tb, ob = a[b], t[b], out[b]
+        np.multiply(ab, ab, out=tb)
+        tb *= kc
+        tb += k
+        tb *= ab                                       # u = k·(a + c·a³)
+        np.tanh(tb, out=tb)                            # t = tanh(u), kept for the backward
+        np.add(tb, 1, out=ob)
+        ob *= ab
+        ob *= half                                     # out = ½·a·(1 + t)
+
+    def backward(g):
+        g = np.ascontiguousarray(g).reshape(-1)
+        d = np.empty_like(a)
+        s = np.empty(min(BLOCK, a.size), dtype=a.dtype)
+        hk, hkc3 = f(0.5 * GELU_K), f(1.5 * GELU_K * GELU_C)
+        for b in blocks(a.size):
+            ab, tb, db, sb = a[b], t[b], d[b], s[:b.stop - b.start]
+            np.multiply(ab, ab, out=sb)
+            sb *= hkc3
+            sb += hk
+            sb *= ab                                   # ½k·a·(1 + 3c·a²)
+            np.subtract(1, tb, out=db)
+            sb *= db
+            sb += half
+            np.add(tb, 1, out=db)
+            db *= sb
+            db *= g[b]                                 # g·(1 + t)·(½ + a·(1 - t)·½k(1 + 3c·a²))
+        return (d.reshape(x.shape),)
+    return Tensor.from_op(out.reshape(x.shape), (x,), backward)
+
+# %%
+_x = Tensor(np.random.default_rng(4).uniform(-5, 5, (3, 70000)), dtype=np.float64, requires_grad=True)  # > 1 block
+_g = np.random.default_rng(5).standard_normal(_x.shape)
+_fast, _clear = gelu_tanh(_x), gelu(_x, approximate="tanh")
+np.testing.assert_allclose(_fast.data, _clear.data, rtol=1e-12, atol=1e-15)
+_fast.backward(_g)
+_fast_grad, _x.grad = _x.grad.data, None
+_clear.backward(_g)
+np.testing.assert_allclose(_fast_grad, _x.grad.data, rtol=1e-9, atol=1e-12)
+assert gradcheck(gelu_tanh, Tensor(np.linspace(-4, 4, 12).reshape(3, 4), dtype=np.float64, requires_grad=True))
+assert gelu_tanh(Tensor(np.ones(3, dtype=np.float32))).dtype == np.float32
+
+# %% [markdown]
 # ## 5. Softmax and LogSoftmax along an axis
 #
 # Softmax turns a vector of scores (logits) into probabilities: positive, summing to 1.

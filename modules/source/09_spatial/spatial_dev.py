@@ -317,25 +317,30 @@ np.testing.assert_allclose(conv2d(x, w, padding=1).data, conv2d_reference(x.data
 # subsampling). A 2×2 pool with stride 2 halves height and width, quartering the work of the
 # next layer, and makes the network a little less sensitive to small shifts.
 #
-# Pooling reuses im2col. View the input `(N, C, H, W)` as `N·C` one-channel images: `im2col`
-# then gives `(k·k, N·C·OH·OW)`, one column per window, and pooling is a reduction over
-# axis 0. The gradients:
+# Pooling needs no im2col copy. For each kernel position `(i, j)` the strided view
+# `x[:, :, i::s, j::s]` (cut to `OH×OW`) holds element `(i, j)` of *every* window at once, so
+# pooling is a loop over the `k·k` views, each a fast whole-array numpy operation: a running
+# maximum (or a sum) of the views. `window_views` below gives them. The gradients go back
+# through the same views of an all-zero `gx` (with `+=`: overlapping windows add up):
 #
-# - **mean**: every element of a window receives `g / (k·k)`; fold back with `col2im`
-#   (overlapping windows add up, as before).
+# - **mean**: every element of a window receives `g / (k·k)`.
 # - **max**: only the element that *was* the maximum influenced the output, so it receives
-#   all of `g`, the others nothing. Keep `argmax` from the forward pass, put `g` at that row of
-#   an all-zero column matrix, and fold back with `col2im`. On ties (common after ReLU: a
-#   window of zeros) send the gradient to the first maximum only, as PyTorch does;
-#   `np.argmax` does exactly that.
+#   all of `g`, the others nothing. Remember in the forward pass which view won each window,
+#   and in the backward add `g` through that view only. On ties (common after ReLU: a
+#   window of zeros) send the gradient to the first maximum only, as PyTorch does: after
+#   the running maximum, mark for each view where it equals the maximum and no earlier view
+#   did. (Whole-array comparisons and logical operations are fast; masked writes such as
+#   `a[mask] = k` are several times slower.)
 
 # %% nbgrader={"grade": false, "grade_id": "09-spatial-pooling", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def pool_columns(x, kernel_size, stride):
-    "One column per pooling window of each channel: cols (kh*kw, N*C*OH*OW), and the pooled shape."
-    n, c, h, w = x.shape
-    cols, (oh, ow) = im2col(x.data.reshape(n * c, 1, h, w), kernel_size, stride)
-    return cols, (n, c, oh, ow)
+def window_views(a, kernel_size, stride):
+    "The kh*kw strided views of `a` (N, C, H, W), one per kernel position (i, j): view[..., y, x] = a[..., y*sh + i, x*sw + j]."
+    (kh, kw), (sh, sw) = pair(kernel_size), pair(stride)
+    oh, ow = conv_output_size(a.shape[2], kh, sh), conv_output_size(a.shape[3], kw, sw)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"a {kh}x{kw} pooling window does not fit an input of size {a.shape[2]}x{a.shape[3]}")
+    return [a[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] for i in range(kh) for j in range(kw)]
 
 def check_pool_input(x, name):
     if x.ndim != 4:
@@ -346,16 +351,23 @@ def max_pool2d(x, kernel_size, stride=None):
     x = x if isinstance(x, Tensor) else Tensor(x)
     check_pool_input(x, "max_pool2d")
     stride = kernel_size if stride is None else stride
-    cols, shape = pool_columns(x, kernel_size, stride)
+    views = window_views(x.data, kernel_size, stride)
     ### BEGIN SOLUTION
-    where = np.arange(cols.shape[1])
-    idx = cols.argmax(axis=0)
-    out = cols[idx, where].reshape(shape)
+    out = views[0].copy()
+    for v in views[1:]:
+        np.maximum(out, v, out=out)
+    taken = np.zeros(out.shape, dtype=bool)
+    firsts = []                                    # per view: where it holds its window's first maximum
+    for v in views:
+        first = (v == out) & ~taken
+        taken |= first
+        firsts.append(first)
 
     def backward(g):
-        gcols = np.zeros_like(cols)
-        gcols[idx, where] = g.reshape(-1)
-        return (col2im(gcols, (shape[0] * shape[1], 1) + x.shape[2:], kernel_size, stride).reshape(x.shape),)
+        gx = np.zeros(x.shape, dtype=g.dtype)
+        for v, first in zip(window_views(gx, kernel_size, stride), firsts):
+            v += g * first
+        return (gx,)
     ### END SOLUTION
     return Tensor.from_op(out, (x,), backward)
 
@@ -364,14 +376,19 @@ def avg_pool2d(x, kernel_size, stride=None):
     x = x if isinstance(x, Tensor) else Tensor(x)
     check_pool_input(x, "avg_pool2d")
     stride = kernel_size if stride is None else stride
-    cols, shape = pool_columns(x, kernel_size, stride)
+    views = window_views(x.data, kernel_size, stride)
     ### BEGIN SOLUTION
-    k = cols.shape[0]
-    out = cols.mean(axis=0).reshape(shape)
+    out = views[0].copy()
+    for v in views[1:]:
+        out += v
+    out /= len(views)
 
     def backward(g):
-        gcols = np.broadcast_to(g.reshape(1, -1) / k, cols.shape)
-        return (col2im(gcols, (shape[0] * shape[1], 1) + x.shape[2:], kernel_size, stride).reshape(x.shape),)
+        gx = np.zeros(x.shape, dtype=g.dtype)
+        share = g / len(views)
+        for v in window_views(gx, kernel_size, stride):
+            v += share
+        return (gx,)
     ### END SOLUTION
     return Tensor.from_op(out, (x,), backward)
 
