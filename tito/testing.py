@@ -140,10 +140,13 @@ def test_module(root, module):
 
 def describe_cell_failure(failure):
     "One failing notebook cell for the student: its grade_id (or number), the line that failed, the error."
-    where = failure.get("grade_id") or f"cell {failure.get('cell')}"
+    where = failure.get("grade_id") or (f"cell {failure['cell']}" if failure.get("cell") is not None else "notebook")
     if failure.get("lineno"):
         where += f", line {failure['lineno']}: {failure.get('line', '').strip()}"
-    return f"{where}\n{brief(failure['error'])}"
+    error = brief(failure["error"])
+    if error.startswith("NotImplementedError"):
+        error += " (a function this cell uses is not written yet, or not exported: `tito export NN`)"
+    return f"{where}\n{error}"
 
 
 def results_file(root):

@@ -125,3 +125,14 @@ def test_console_is_plain_unless_stdout_is_a_terminal():
             os.close(leader)
             assert proc.returncode == 0, proc.stderr
             assert ("\x1b[" in shown) == coloured, (extra, shown)
+
+
+def test_a_stub_failure_says_what_to_do():
+    from tito.testing import describe_cell_failure
+    text = describe_cell_failure({"grade_id": "01-tensor-dtype-policy", "cell": 7, "lineno": 1,
+                                  "line": "t = Tensor([[1.0, 2.0], [3.0, 4.0]])", "error": "NotImplementedError"})
+    head, detail = text.split("\n")
+    assert head == "01-tensor-dtype-policy, line 1: t = Tensor([[1.0, 2.0], [3.0, 4.0]])"
+    assert detail.startswith("NotImplementedError (a function this cell uses is not written yet")
+    assert describe_cell_failure({"grade_id": None, "cell": None, "error": "the module did not run"}) == \
+        "notebook\nthe module did not run"
