@@ -1,8 +1,9 @@
 """`tito student-edition OUT`: the course as students get it (Binder, Colab, the student branch).
 
-OUT holds pyproject.toml, settings.ini, README.md, `modules/NN_name/name_dev.ipynb` (the nbgrader release
-version of each module: solutions, hidden tests and mark schemes stripped by nbgrader's own preprocessors,
-run here in-process), each module's README.md and module.yaml, tests/ (each module's folder and the shared
+OUT holds pyproject.toml, settings.ini, README.md (the students' guide, from book/student_readme.md),
+`modules/NN_name/name_dev.ipynb` (the nbgrader release version of each module: solutions, hidden tests and mark
+schemes stripped by nbgrader's own preprocessors, run here in-process), each module's README.md (its relative
+links re-pointed for the new folder) and module.yaml, tests/ (each module's folder and the shared
 helpers), tito/, milestones/, and a `tinytorch/` package exported from those notebooks, so every part a student
 writes is a stub raising NotImplementedError until they fill it in and run `tito export NN`.
 

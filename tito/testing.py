@@ -72,20 +72,22 @@ def _failure_line(element):
     return brief(message or report)
 
 
-def _nodeid(case):
-    """pytest's id of a junit <testcase> (`tests/01_tensor/test_x.py::TestY::test_z[1]`), from the xunit1
-    `file` attribute; a module that failed to import is reported with its dotted name only."""
-    file, classname, name = case.get("file"), case.get("classname") or "", case.get("name") or ""
-    if not file:
-        return name.replace(".", "/") + ".py" if not classname else f"{classname}::{name}"
-    module = file[:-3].replace("/", ".") if file.endswith(".py") else file
-    if not classname and name == module:  # the file could not be collected (an import error, a syntax error)
-        return file
-    inner = classname[len(module) + 1:] if classname.startswith(module + ".") else ""
-    return "::".join([file, *inner.split(".")] if inner else [file]) + f"::{name}"
+def _nodeid(case, root):
+    """pytest's id of a junit <testcase> (`tests/01_tensor/test_x.py::TestY::test_z[1]`). Its classname is the
+    dotted test module plus any class (the `file` attribute names where the function is defined, which for a
+    shared test imported by the module's file is another file); a file that could not be imported is reported
+    with its dotted name as the test name and no classname."""
+    classname, name = case.get("classname") or "", case.get("name") or ""
+    dotted, test = (classname, name) if classname else (name, None)
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        file = Path(*parts[:k]).with_suffix(".py")
+        if (Path(root) / file).is_file():
+            return "::".join([file.as_posix(), *parts[k:], *([test] if test else [])])
+    return "::".join(p for p in (case.get("file") or dotted, test) if p)
 
 
-def read_junit(path):
+def read_junit(path, root):
     "(failures, summary) from pytest's junit xml: failures as {'test', 'error'} dicts, summary like pytest's."
     import xml.etree.ElementTree as ET
     tree = ET.parse(path)
@@ -98,7 +100,7 @@ def read_junit(path):
             skipped = case.find("skipped") is not None
             if problem is not None:
                 counts["failed" if problem.tag == "failure" else "error"] += 1
-                failures.append({"test": _nodeid(case), "error": _failure_line(problem)})
+                failures.append({"test": _nodeid(case, root), "error": _failure_line(problem)})
             elif skipped:
                 counts["skipped"] += 1
             else:
@@ -115,15 +117,15 @@ def run_pytest(root, module, timeout=1800):
         return False, f"no tests folder {tests.relative_to(root)}", []
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        # xunit1 records each test's file; a file that fails to import must not hide the other files' results
+        # a file that fails to import must not hide the other files' results
         proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider", "-q", "--color=no",
-                               f"--rootdir={root}", f"--junitxml={report}", "-o", "junit_family=xunit1",
+                               f"--rootdir={root}", f"--junitxml={report}",
                                "--continue-on-collection-errors"],
                               cwd=root, env=plain_env(root), capture_output=True, text=True, timeout=timeout)
         if not report.is_file():  # pytest itself could not start (a bad option, a broken conftest, ...)
             return False, "pytest did not run", [{"test": str(tests.relative_to(root)),
                                                     "error": brief((proc.stderr or proc.stdout).strip(), lines=6)}]
-        failures, summary = read_junit(report)
+        failures, summary = read_junit(report, root)
     return proc.returncode == 0, summary, failures
 
 
@@ -140,10 +142,13 @@ def test_module(root, module):
 
 def describe_cell_failure(failure):
     "One failing notebook cell for the student: its grade_id (or number), the line that failed, the error."
-    where = failure.get("grade_id") or f"cell {failure.get('cell')}"
+    where = failure.get("grade_id") or (f"cell {failure['cell']}" if failure.get("cell") is not None else "notebook")
     if failure.get("lineno"):
         where += f", line {failure['lineno']}: {failure.get('line', '').strip()}"
-    return f"{where}\n{brief(failure['error'])}"
+    error = brief(failure["error"])
+    if error.startswith("NotImplementedError"):
+        error += " (a function this cell uses is not written yet, or not exported: `tito export NN`)"
+    return f"{where}\n{error}"
 
 
 def results_file(root):

@@ -44,7 +44,15 @@ TESTS = {
                 raise ValueError("bad [shape] (2, 3)")
         ''',
     "test_broken_import.py": "import not_a_module_of_this_course\n",
+    # a test defined in a shared helper and imported by the module's file, as the op catalog's are
+    "test_uses_shared.py": "from shared_checks import make_tests\n\nglobals().update(make_tests())\n",
 }
+SHARED = '''\
+def make_tests():
+    def test_shared_check():
+        assert 1 == 2, "the shared check failed"
+    return {"test_shared_check": test_shared_check}
+'''
 
 # what ipykernel puts in the environment of every `!command` run from a notebook cell
 NOTEBOOK_SHELL_ENV = {"FORCE_COLOR": "1", "CLICOLOR_FORCE": "1", "CLICOLOR": "1", "TERM": "xterm-color"}
@@ -62,6 +70,8 @@ def broken_course(tmp_path_factory):
     tests.mkdir(parents=True)
     for name, text in TESTS.items():
         (tests / name).write_text(textwrap.dedent(text))
+    (root / "tests" / "shared_checks.py").write_text(SHARED)
+    (root / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["tests"]\n')
     return root
 
 
@@ -92,13 +102,15 @@ def test_failing_cells_show_grade_id_line_and_message(notebook_run):
 
 def test_failing_pytest_tests_show_name_and_first_error_line(notebook_run):
     out = notebook_run.stdout
-    assert "pytest: 2 failed, 1 passed, 1 error in" in out, out
+    assert "pytest: 3 failed, 1 passed, 1 error in" in out, out
     assert "pytest tests/01_demo/test_demo.py::test_double_of_three\n      AssertionError: double(3) must be 6" in out
     assert "pytest tests/01_demo/test_demo.py::TestShapes::test_in_a_class\n      ValueError: bad [shape] (2, 3)" in out, \
         "brackets in a message are shown as they are, not eaten as markup"
     assert ("pytest tests/01_demo/test_broken_import.py\n"
             "      ModuleNotFoundError: No module named 'not_a_module_of_this_course'") in out, \
         "a file that cannot be imported says why, and the other files still run"
+    assert ("pytest tests/01_demo/test_uses_shared.py::test_shared_check\n"
+            "      AssertionError: the shared check failed") in out, "a shared test is named by the file that runs it"
 
 
 def test_results_are_kept_for_status(notebook_run, broken_course):
@@ -106,7 +118,7 @@ def test_results_are_kept_for_status(notebook_run, broken_course):
     assert saved["earned"] == 1 and saved["possible"] == 4
     assert [f["test"] for f in saved["pytest_failures"]] == [
         "tests/01_demo/test_broken_import.py", "tests/01_demo/test_demo.py::test_double_of_three",
-        "tests/01_demo/test_demo.py::TestShapes::test_in_a_class"]
+        "tests/01_demo/test_demo.py::TestShapes::test_in_a_class", "tests/01_demo/test_uses_shared.py::test_shared_check"]
 
 
 def test_console_is_plain_unless_stdout_is_a_terminal():
@@ -125,3 +137,14 @@ def test_console_is_plain_unless_stdout_is_a_terminal():
             os.close(leader)
             assert proc.returncode == 0, proc.stderr
             assert ("\x1b[" in shown) == coloured, (extra, shown)
+
+
+def test_a_stub_failure_says_what_to_do():
+    from tito.testing import describe_cell_failure
+    text = describe_cell_failure({"grade_id": "01-tensor-dtype-policy", "cell": 7, "lineno": 1,
+                                  "line": "t = Tensor([[1.0, 2.0], [3.0, 4.0]])", "error": "NotImplementedError"})
+    head, detail = text.split("\n")
+    assert head == "01-tensor-dtype-policy, line 1: t = Tensor([[1.0, 2.0], [3.0, 4.0]])"
+    assert detail.startswith("NotImplementedError (a function this cell uses is not written yet")
+    assert describe_cell_failure({"grade_id": None, "cell": None, "error": "the module did not run"}) == \
+        "notebook\nthe module did not run"
