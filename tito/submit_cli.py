@@ -32,7 +32,7 @@ def submit(module: str = typer.Argument(..., help="module number or name, e.g. 0
         m = course.select(root, module)[0]
         if os.environ.get("NBGRADER_EXCHANGE") and not to_file:  # a course hub (book/jupyterhub.md)
             course_id = course.settings(root).get("course", "id", fallback="tinytorch")
-            console.print(submission.to_exchange(root, m, course_id), markup=False)
+            console.print(submission.to_exchange(root, m, course_id, os.environ["NBGRADER_EXCHANGE"]), markup=False)
             console.print(f"submitted {m.slug} to the course exchange: your instructor collects it from there")
             return
         ask = (lambda: typer.prompt("Your student id")) if sys.stdin.isatty() else None
