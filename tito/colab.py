@@ -81,8 +81,11 @@ def save_open_notebook(root, module, nb):
         manifest = Path(root) / MANIFEST
         pristine = json.loads(manifest.read_text()).get("files", {}).get(str(rel)) if manifest.is_file() else None
         if _sha(target.read_bytes()) != pristine:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            stamp, n = datetime.datetime.now().strftime("%Y%m%d-%H%M%S"), 0
             backup = Path(root) / BACKUPS / stamp / rel
+            while backup.exists():  # two saves within a second: keep both
+                n += 1
+                backup = Path(root) / BACKUPS / f"{stamp}-{n}" / rel
             backup.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(target, backup)
     export_lib.write_if_changed(target, text)
