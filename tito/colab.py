@@ -130,13 +130,22 @@ def run(line, root=None):
               f"now `!tito test {module.number}`")
         return target
     from . import submission
-    student = submission.student_id(root, args.student)
+    student = submission.student_id(root, args.student, ask=_ask_student)
     made = submission.make(root, module, student)
     from google.colab import files
     files.download(str(made))
     print(f"downloaded {made.name} (also kept in {made.relative_to(root)}): hand this file in where your "
           "instructor asked (e.g. upload it to the course page)")
     return made
+
+
+def _ask_student():
+    "The student id typed in the cell's input box (Colab has one); None where the frontend offers no input."
+    from IPython.core.error import StdinNotImplementedError
+    try:
+        return input("Your student id (remembered for later submissions): ").strip()
+    except (StdinNotImplementedError, EOFError):
+        return None
 
 
 def _tito_magic(line):
