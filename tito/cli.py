@@ -44,10 +44,10 @@ def export(module: Optional[str] = typer.Argument(None, help="module number or n
            all_: bool = typer.Option(False, "--all", help="export every module")):
     "Put a module's code (the source, or your notebook in the student edition) into the tinytorch package."
     from . import colab
-    if colab.in_colab():  # the notebook being edited is in the browser: only the kernel route can export it
+    root = _root()
+    if colab.in_colab() and course.modules_dir(root).name != "source":  # a student's notebook is in the browser
         console.print(f"[red]error:[/red] {colab.shell_refusal('export', module)}")
         raise typer.Exit(2)
-    root = _root()
     for m in _modules(root, module, all_):
         try:
             written = export_lib.export_module(root, m)

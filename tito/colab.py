@@ -52,10 +52,14 @@ def open_notebook():
     return nbformat.reads(json.dumps(reply["ipynb"]), as_version=4)  # rejoins list sources
 
 
-def module_of(nb):
-    "The module number (e.g. '01') a notebook belongs to, from its nbgrader grade ids (`NN-name-...`); None if unknown."
+def module_of(nb, root):
+    """The module number (e.g. '01') a notebook belongs to: from its nbgrader grade ids (`NN-name-...`), else from
+    its `#| default_exp` line (the package module, as in module.yaml); None if unknown."""
     numbers = {c.metadata.get("nbgrader", {}).get("grade_id", "")[:3] for c in nb.cells}
     numbers = {n[:2] for n in numbers if re.fullmatch(r"\d\d-", n)}
+    if not numbers:
+        targets = set(re.findall(r"^#\|\s*default_exp\s+(\S+)", "\n".join(c.source for c in nb.cells), re.M))
+        numbers = {m.number for m in course_lib.all_modules(root) if m.export_to in targets}
     return numbers.pop() if len(numbers) == 1 else None
 
 
@@ -65,7 +69,7 @@ def save_open_notebook(root, module, nb):
     Refuses a notebook of another module. An earlier copy that differs is kept under .tito/backups/ first,
     unless it is still the untouched one the student edition wrote."""
     from .edition import BACKUPS, MANIFEST, _sha
-    found = module_of(nb)
+    found = module_of(nb, root)
     if found is None:
         raise CourseError(f"the notebook open in this tab is not a TinyTorch module notebook: open "
                           f"{module.slug}'s notebook (modules/{module.slug}/{module.notebook.name}) and run the command there")
@@ -81,8 +85,11 @@ def save_open_notebook(root, module, nb):
         manifest = Path(root) / MANIFEST
         pristine = json.loads(manifest.read_text()).get("files", {}).get(str(rel)) if manifest.is_file() else None
         if _sha(target.read_bytes()) != pristine:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            stamp, n = datetime.datetime.now().strftime("%Y%m%d-%H%M%S"), 0
             backup = Path(root) / BACKUPS / stamp / rel
+            while backup.exists():  # two saves within a second: keep both
+                n += 1
+                backup = Path(root) / BACKUPS / f"{stamp}-{n}" / rel
             backup.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(target, backup)
     export_lib.write_if_changed(target, text)
@@ -123,13 +130,22 @@ def run(line, root=None):
               f"now `!tito test {module.number}`")
         return target
     from . import submission
-    student = submission.student_id(root, args.student)
+    student = submission.student_id(root, args.student, ask=_ask_student)
     made = submission.make(root, module, student)
     from google.colab import files
     files.download(str(made))
     print(f"downloaded {made.name} (also kept in {made.relative_to(root)}): hand this file in where your "
           "instructor asked (e.g. upload it to the course page)")
     return made
+
+
+def _ask_student():
+    "The student id typed in the cell's input box (Colab has one); None where the frontend offers no input."
+    from IPython.core.error import StdinNotImplementedError
+    try:
+        return input("Your student id (remembered for later submissions): ").strip()
+    except (StdinNotImplementedError, EOFError):
+        return None
 
 
 def _tito_magic(line):

@@ -72,4 +72,7 @@ def publish(root, remote, branch=None):
         if push.returncode:
             raise CourseError(f"git push to {remote} {branch} was refused (someone pushed meanwhile?); nothing was "
                               f"overwritten. Run `tito publish` again. git said: {push.stderr.strip()[-500:]}")
-        return commit, f"published the student edition to {remote} {branch}: commit {commit[:10]}"
+        replaced = [rel for rel, _ in report.backed_up]
+        return commit, (f"published the student edition to {remote} {branch}: commit {commit[:10]}" +
+                        (f"; replaced files changed on the branch since the last publish (their versions stay in "
+                         f"its history): {', '.join(replaced)}" if replaced else ""))

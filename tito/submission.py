@@ -171,20 +171,24 @@ def collect_files(c, aids, src, update=False):
             sub.mkdir()
             (sub / f"{aid}.ipynb").write_bytes(s.notebook)
             (sub / "timestamp.txt").write_text(stamp)
-            results.append(_collect_one(c, aid, student, sub, update))
+            r = _collect_one(c, aid, student, sub, update)
+        if r.status == "collected":
+            r.detail = f"{student} <- {s.path.relative_to(src)}"  # the file, not the temporary copy
+        results.append(r)
     return results
 
 
-def to_exchange(root, module, course_id):
-    """Submit the module's notebook to the nbgrader exchange with nbgrader's own `submit` (a hub student's
-    nbgrader settings name the exchange and the student); returns nbgrader's output, or raises CourseError."""
+def to_exchange(root, module, course_id, exchange):
+    """Submit the module's notebook to the nbgrader exchange folder `exchange` with nbgrader's own `submit` (the
+    student is who nbgrader says: on the course hub, the hub user); returns nbgrader's output, or raises CourseError."""
     if not module.notebook.is_file():
         raise CourseError(f"no notebook {module.notebook}: open module {module.slug}, save it, and submit again")
     with tempfile.TemporaryDirectory(prefix="tito-submit-") as tmp:
         folder = Path(tmp) / module.slug
         folder.mkdir()
         shutil.copy2(module.notebook, folder / f"{module.slug}.ipynb")  # named as the released notebook
-        proc = subprocess.run([sys.executable, "-m", "nbgrader", "submit", module.slug, "--course", course_id],
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "submit", module.slug, "--course", course_id,
+                               f"--Exchange.root={exchange}"],
                               cwd=tmp, capture_output=True, text=True)
     out = (proc.stdout + proc.stderr).strip()
     if proc.returncode:

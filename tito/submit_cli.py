@@ -1,4 +1,5 @@
 "`tito submit NN` (students hand a module in) and `tito publish REMOTE` (instructors publish the student edition)."
+import datetime
 import os
 import sys
 from pathlib import Path
@@ -32,7 +33,7 @@ def submit(module: str = typer.Argument(..., help="module number or name, e.g. 0
         m = course.select(root, module)[0]
         if os.environ.get("NBGRADER_EXCHANGE") and not to_file:  # a course hub (book/jupyterhub.md)
             course_id = course.settings(root).get("course", "id", fallback="tinytorch")
-            console.print(submission.to_exchange(root, m, course_id), markup=False)
+            console.print(submission.to_exchange(root, m, course_id, os.environ["NBGRADER_EXCHANGE"]), markup=False)
             console.print(f"submitted {m.slug} to the course exchange: your instructor collects it from there")
             return
         ask = (lambda: typer.prompt("Your student id")) if sys.stdin.isatty() else None
@@ -40,7 +41,9 @@ def submit(module: str = typer.Argument(..., help="module number or name, e.g. 0
     except course.CourseError as err:
         _fail(err)
     shown = path.relative_to(Path.cwd()) if Path.cwd() in path.parents else path
-    console.print(f"wrote {shown} ({m.notebook.relative_to(root)} as it is saved now, with its checksum)", markup=False)
+    saved = datetime.datetime.fromtimestamp(m.notebook.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    console.print(f"wrote {shown}: {m.notebook.relative_to(root)} as last saved ({saved}; save the notebook and "
+                  "submit again if you changed it since)", markup=False)
     if os.environ.get("BINDER_REQUEST") or os.environ.get("BINDER_LAUNCH_HOST"):
         console.print("Binder forgets everything when the session ends: download it now (file browser, right-click "
                       "-> Download) and hand it in where your instructor asked.", markup=False)

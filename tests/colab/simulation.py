@@ -45,8 +45,9 @@ class ColabMachine:
         (self.drive / "MyDrive").mkdir(parents=True)
         (self.base / "gitconfig").write_text(f'[url "file://{remote}"]\n\tinsteadOf = {repository}\n')
 
-    def new_session(self):
-        "A recycled VM: an empty content folder (the Drive stays), a fresh Python, a kernelspec for it."
+    def new_session(self, decline_drive=False):
+        """A recycled VM: an empty content folder (the Drive stays), a fresh Python, a kernelspec for it;
+        with `decline_drive` the student refuses Drive access when the setup cell asks."""
         if self.content.exists():
             shutil.rmtree(self.content)
         self.content.mkdir()
@@ -68,7 +69,8 @@ class ColabMachine:
                     "STANDIN_DOWNLOADS": str(self.downloads), "GIT_CONFIG_GLOBAL": str(self.base / "gitconfig"),
                     # Colab's Python has setuptools: building the editable install in an isolated environment
                     # would only fetch it again (10 s a session here)
-                    "PIP_NO_INPUT": "1", "PIP_NO_BUILD_ISOLATION": "1", "MPLBACKEND": "Agg"}}))
+                    "PIP_NO_INPUT": "1", "PIP_NO_BUILD_ISOLATION": "1", "MPLBACKEND": "Agg",
+                    **({"STANDIN_DECLINE_DRIVE": "1"} if decline_drive else {})}}))
         return ColabSession(self)
 
     def open(self, nb):

@@ -23,7 +23,7 @@ import pytest
 from colab.simulation import ColabMachine
 from tito import course as course_lib
 from tito import export as export_lib
-from tito import grading, publish
+from tito import grading
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = {m.number: m for m in course_lib.all_modules(ROOT)}
@@ -58,16 +58,6 @@ def results(course):
     return json.loads((course / ".tito" / "results.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def remote(tmp_path_factory):
-    "A bare git remote whose student branch `tito publish` filled."
-    remote = tmp_path_factory.mktemp("remote") / "tinytorch.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    commit, message = publish.publish(ROOT, remote)
-    assert commit, message
-    return remote
-
-
 def test_colab_journey(remote, tmp_path):
     repository = course_lib.settings(ROOT)["course"]["repository"]
     machine = ColabMachine(tmp_path, repository, remote)
@@ -96,7 +86,7 @@ def test_colab_journey(remote, tmp_path):
         assert [c.source for c in saved.cells] == [c.source for c in solved(nb01, MODULES["01"]).cells]
         assert "NotImplementedError" not in tensor_py.read_text()
 
-        s.run("!tito test 01")
+        s.run("!tito test 01")  # 01's tests import only what 01 exports (not autograd): a student who solved 01 passes
         assert results(course)["01_tensor"]["inline_ok"] and results(course)["01_tensor"]["pytest_ok"], results(course)
 
         out = s.run("import subprocess\n"
@@ -135,3 +125,14 @@ def test_colab_journey(remote, tmp_path):
     assert alice.max_score > 0 and alice.score == alice.max_score, alice
     assert all(r.ok for r in grading.feedback(ROOT, cdir, modules=["02"]))
     assert (cdir / "feedback" / "alice" / "02_autograd" / "02_autograd.html").is_file()
+
+
+def test_declining_drive_says_work_is_lost(remote, tmp_path):
+    "Without Drive the course lives on the Colab machine only, and the setup cell says so plainly."
+    machine = ColabMachine(tmp_path, course_lib.settings(ROOT)["course"]["repository"], remote)
+    with machine.new_session(decline_drive=True) as s:
+        out = s.run(edition_notebook(remote, MODULES["01"]).cells[0].source)
+        assert "Google Drive is not mounted" in out and "ALL YOUR WORK IS LOST WHEN THIS SESSION ENDS" in out, out
+        assert (machine.content / "tinytorch" / "settings.ini").is_file()
+        assert not any((machine.drive / "MyDrive").iterdir())
+        assert s.run("import os; print(os.getcwd())").strip() == str(machine.content / "tinytorch")
