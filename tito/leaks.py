@@ -146,6 +146,8 @@ def fix(rel, origin):
                 "without spelling it")
     if top == "modules" and len(rel.parts) > 1 and rel.parts[1] == origin.module:
         return "move the line inside a solution block, or out of the hidden tests / mark scheme"
+    if origin.kind != "solution":
+        return f"write it another way here: students must not see {origin.module}'s {origin.kind}"
     if top in ("modules", "tinytorch"):
         return (f"import {origin.module}'s code from tinytorch in that module's source (and re-export it) "
                 "instead of re-showing it")

@@ -1,10 +1,13 @@
-"`tito check`: the repository passes; a copy with a duplicated grade_id or unbalanced markers fails, naming the cell."
+"""`tito check`: the repository passes; a copy with a duplicated grade_id or unbalanced markers fails, naming the
+cell; a copy whose student edition would give a solution or hidden test away fails, naming the file and line."""
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from tito import check
+from tito import check, edition
+from tito.course import CourseError
 from tito.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +90,10 @@ def test_a_hidden_test_line_in_a_tests_file_fails_naming_file_line_and_module(tm
     monkeypatch.setenv("TITO_ROOT", str(root))
     r = CliRunner().invoke(app, ["check"])
     assert r.exit_code == 1 and want in " ".join(r.output.split()), r.output
+    out = tmp_path / "edition"
+    with pytest.raises(CourseError, match="would leak solutions"):  # nor is such an edition written
+        edition.student_edition(root, out)
+    assert not out.exists()
 
 
 def test_three_lines_of_01s_solution_in_02s_notebook_fail_there_and_in_the_package(tmp_path):
