@@ -54,6 +54,7 @@ import numpy as np  # noqa: E402
 
 from tinytorch.core.benchmarking import compare, env_line, environment, fmt_time  # noqa: E402
 from tinytorch.core.optimizers import AdamW  # noqa: E402
+from tinytorch.core.profiling import keep_freed_memory  # noqa: E402
 from tinytorch.models.tinygpt import LanguageModelLoss, TinyGPT, generate  # noqa: E402
 
 SEED_CONFIG = dict(vocab_size=65, d_model=256, n_layers=4, n_heads=4, d_ff=1024, dropout=0.0)
@@ -199,10 +200,12 @@ def main(args):
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = keep_freed_memory()  # as the milestones do; PyTorch has its own caching allocator
     env = environment()
     print(f"TinyGPT training step, seed configuration: d_model 256, 4 layers, 4 heads, d_ff 1024, "
           f"context {args.context}, batch {args.batch}, vocab 65")
-    print(env_line(env) + f"; torch {torch.__version__} with {torch.get_num_threads()} threads")
+    print(env_line(env) + f"; torch {torch.__version__} with {torch.get_num_threads()} threads; "
+          f"freed memory kept by glibc: {kept}")
     tiny, ids, tiny_step, torch_step, losses = step_functions(args.batch, args.context)
     cmp = compare({"tinytorch": tiny_step, "pytorch": torch_step}, baseline="pytorch",
                   warmup=args.warmup, repeats=args.repeats, number=1)
