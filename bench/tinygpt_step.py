@@ -8,13 +8,19 @@ Step: the seed configuration (vocab 65, d_model 256, 4 layers, 4 heads, d_ff 102
 start from the same weights and see the same batch; PyTorch is written as a PyTorch user would
 (nn.Linear, F.layer_norm, F.scaled_dot_product_attention with is_causal, F.gelu(tanh), F.cross_entropy).
 Rounds alternate between the frameworks (module 15's `compare`), so load on a shared machine hits both
-alike; medians over `--repeats` rounds, ratio tinytorch / PyTorch (target <= 2.0).
+alike; medians over `--repeats` rounds, ratio tinytorch / PyTorch (target <= 1.2 at one thread, stretch
+<= 1.0; <= 1.3 with two threads), and the ratio of every round.
 
 Generation: the same model (untrained: speed does not depend on the weights) extends an 8-token prompt
 by 256 tokens (temperature 1, a fixed seed) with `generate(..., use_cache=True)` and with
-`use_cache=False`; tokens/s of each and the speed-up (target >= 5). Both must produce the same tokens.
+`use_cache=False`; tokens/s of each and the speed-up (target >= 10). Both must produce the same tokens.
 
-`--profile` adds module 14's op table for one tinytorch step.
+`--profile` adds module 14's op table for one tinytorch step, and a memory table: each op's time against
+`np.copyto` moving the same bytes (its inputs read plus its output written) on this machine, and the
+optimiser's update against a copy of its state (parameters, gradients, both moments).
+
+The first lines printed say where the figures come from (CPU model, BLAS library and the kernel OpenBLAS
+picked, per threadpoolctl): compare ratios only between runs of the same machine kind.
 """
 import argparse
 import os
@@ -48,10 +54,11 @@ import numpy as np  # noqa: E402
 
 from tinytorch.core.benchmarking import compare, env_line, environment, fmt_time  # noqa: E402
 from tinytorch.core.optimizers import AdamW  # noqa: E402
+from tinytorch.core.profiling import keep_freed_memory  # noqa: E402
 from tinytorch.models.tinygpt import LanguageModelLoss, TinyGPT, generate  # noqa: E402
 
 SEED_CONFIG = dict(vocab_size=65, d_model=256, n_layers=4, n_heads=4, d_ff=1024, dropout=0.0)
-STEP_TARGET, CACHE_TARGET = 2.0, 5.0
+STEP_TARGET, STEP_STRETCH, STEP_TARGET_2_THREADS, CACHE_TARGET = 1.2, 1.0, 1.3, 10.0
 
 
 def torch_gpt(tiny):
@@ -155,28 +162,70 @@ def generation(new_tokens, seed=0):
             "speedup": secs[False] / secs[True], "same_tokens": bool(np.array_equal(out[True], out[False]))}
 
 
+def copy_ms(nbytes, repeats=5):
+    "Fastest time in ms of np.copyto moving `nbytes` (half read, half written), as float32 arrays."
+    n = max(int(nbytes) // 8, 1)
+    src, dst = np.ones(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
+
+
+def memory_table(prof, opt_ms, opt_bytes):
+    "Each op's forward and backward time per call against np.copyto of the bytes it must move at least."
+    lines = [f"{'op':24}{'MB moved/call':>14}{'copy ms':>9}{'fwd ms':>9}{'x copy':>8}{'bwd ms':>9}{'x copy':>8}",
+             "-" * 81]
+    for st in sorted(prof.stats.values(), key=lambda s: s.time, reverse=True):
+        if not st.calls or st.bytes_in + st.bytes_out == 0:
+            continue
+        moved = (st.bytes_in + st.bytes_out) / st.calls
+        ref = copy_ms(moved)
+        fwd = st.fwd_time * 1e3 / st.calls
+        bwd = st.bwd_time * 1e3 / st.bwd_calls if st.bwd_calls else None
+        lines.append(f"{st.name[:23]:24}{moved / 1e6:>14.2f}{ref:>9.3f}{fwd:>9.3f}{fwd / ref:>8.1f}"
+                     + (f"{bwd:>9.3f}{bwd / ref:>8.1f}" if bwd is not None else f"{'-':>9}{'-':>8}"))
+    ref = copy_ms(opt_bytes)
+    lines.append(f"{'AdamW.step (all params)':24}{opt_bytes / 1e6:>14.2f}{ref:>9.3f}{opt_ms:>9.3f}{opt_ms / ref:>8.1f}"
+                 f"{'-':>9}{'-':>8}")
+    lines.append("x copy: the op's time over np.copyto's for the same bytes (1 = as fast as memory allows for an "
+                 "element-wise op;\n"
+                 "matrix products and attention are compute-bound, see GFLOP/s above)")
+    return "\n".join(lines)
+
+
 def main(args):
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = keep_freed_memory()  # as the milestones do; PyTorch has its own caching allocator
     env = environment()
     print(f"TinyGPT training step, seed configuration: d_model 256, 4 layers, 4 heads, d_ff 1024, "
           f"context {args.context}, batch {args.batch}, vocab 65")
-    print(env_line(env) + f"; torch {torch.__version__} with {torch.get_num_threads()} threads")
+    print(env_line(env) + f"; torch {torch.__version__} with {torch.get_num_threads()} threads; "
+          f"freed memory kept by glibc: {kept}")
     tiny, ids, tiny_step, torch_step, losses = step_functions(args.batch, args.context)
     cmp = compare({"tinytorch": tiny_step, "pytorch": torch_step}, baseline="pytorch",
                   warmup=args.warmup, repeats=args.repeats, number=1)
     ratio = cmp.ratio("tinytorch")
     paired = np.percentile(cmp.paired_ratios("tinytorch"), [25, 50, 75])
     print(cmp.table())
+    rounds = cmp.paired_ratios("tinytorch")
+    threads = args.threads or torch.get_num_threads()
+    target = STEP_TARGET if threads == 1 else STEP_TARGET_2_THREADS
     print(f"first-step loss: tinytorch {losses['tinytorch']:.6f}, pytorch {losses['pytorch']:.6f}")
+    print("ratio of each round (tinytorch / pytorch): " + " ".join(f"{r:.3f}" for r in rounds))
     print(f"step: tinytorch {fmt_time(cmp['tinytorch'].median)}, pytorch {fmt_time(cmp['pytorch'].median)}: "
           f"ratio {ratio:.2f}x (paired rounds: median {paired[1]:.2f}, q1-q3 {paired[0]:.2f}-{paired[2]:.2f}); "
-          f"target <= {STEP_TARGET}: {'met' if ratio <= STEP_TARGET else 'MISSED'}")
+          f"target <= {target} at {threads} thread(s): {'met' if ratio <= target else 'MISSED'}"
+          + (f"; stretch <= {STEP_STRETCH}: {'met' if ratio <= STEP_STRETCH else 'not met'}" if threads == 1 else ""))
     result = {"step": {"config": dict(SEED_CONFIG, context=args.context, batch=args.batch),
                        "tinytorch_median_s": cmp["tinytorch"].median, "pytorch_median_s": cmp["pytorch"].median,
                        "tinytorch_times": cmp["tinytorch"].times, "pytorch_times": cmp["pytorch"].times,
-                       "ratio": ratio, "paired_ratio_quartiles": paired.tolist(), "target": STEP_TARGET,
+                       "ratio": ratio, "paired_ratio_quartiles": paired.tolist(), "round_ratios": rounds,
+                       "target": target,
                        "first_losses": losses},
               "environment": env, "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
               "load_average": os.getloadavg(), "command": "python bench/tinygpt_step.py " + " ".join(sys.argv[1:])}
@@ -187,6 +236,14 @@ def main(args):
             tiny.zero_grad()
             LML()(tiny(ids), ids).backward()
         print(prof.table())
+        opt = AdamW(tiny.parameters(), lr=1e-4)
+        opt.step()                                             # creates the moments
+        t0 = time.perf_counter()
+        opt.step()
+        opt_ms = (time.perf_counter() - t0) * 1e3
+        # AdamW reads parameter, gradient and both moments and writes parameter and both moments
+        opt_bytes = sum(7 * p.data.nbytes for p in tiny.parameters())
+        print(memory_table(prof, opt_ms, opt_bytes))
     if not args.skip_generation:
         g = generation(args.new_tokens)
         print(f"generation, {g['new_tokens']} new tokens after a {g['prompt_tokens']}-token prompt: "
@@ -197,7 +254,7 @@ def main(args):
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
-    ok = ratio <= STEP_TARGET and (args.skip_generation or result["generation"]["speedup"] >= CACHE_TARGET)
+    ok = ratio <= target and (args.skip_generation or result["generation"]["speedup"] >= CACHE_TARGET)
     return 0 if ok else 1
 
 

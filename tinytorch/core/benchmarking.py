@@ -168,7 +168,8 @@ def threadpools():
     if importlib.util.find_spec("threadpoolctl") is None:
         return None
     from threadpoolctl import threadpool_info
-    return [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads", "version")} for p in threadpool_info()]
+    keys = ("user_api", "internal_api", "num_threads", "version", "architecture")  # architecture: BLAS kernel
+    return [{k: p.get(k) for k in keys} for p in threadpool_info()]
 
 def cpu_model():
     "The CPU's model name (from /proc/cpuinfo on Linux), else what `platform` knows."
@@ -205,8 +206,11 @@ def env_line(env):
         return "environment: not recorded"
     blas = env.get("blas") or {}
     threads = ", ".join(f"{k}={v}" for k, v in (env.get("thread_env") or {}).items()) or "no thread variables set"
+    kernels = ", ".join(f"{p.get('internal_api')} kernel {p.get('architecture')} with {p.get('num_threads')} threads"
+                        for p in env.get("threadpools") or [] if p.get("user_api") == "blas")
     return (f"python {env.get('python')}, numpy {env.get('numpy')}, BLAS {blas.get('name', '?')} "
-            f"{blas.get('version', '')}".rstrip() + f", {env.get('cpus_available')} of {env.get('cpu_count')} CPUs "
+            f"{blas.get('version', '')}".rstrip() + (f" ({kernels})" if kernels else " (kernel unknown: pip install "
+            "threadpoolctl)") + f", {env.get('cpus_available')} of {env.get('cpu_count')} CPUs "
             f"({env.get('cpu')}), {threads}")
 
 def report_table(results, baseline=None, ratio=None, paired=None):

@@ -21,8 +21,8 @@ def layer_norm(x, gamma, beta, eps=1e-5):
         raise ValueError(f"layer_norm: gamma and beta must have shape ({d},) for input {x.shape}, "
                          f"got {gamma.shape} and {beta.shape}")
     x2 = x.data.reshape(-1, d)
-    mean_vec = np.full(d, 1.0 / d, dtype=x.dtype)                        # x2 @ mean_vec = row means
-    xhat = x2 - (x2 @ mean_vec)[:, None]
+    row_mean = lambda a: (np.einsum("ij->i", a) / d)[:, None]            # (rows, 1), in a's dtype
+    xhat = x2 - row_mean(x2)
     var = np.einsum("ij,ij->i", xhat, xhat) / d
     rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)[:, None]
     xhat *= rstd
@@ -32,8 +32,9 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     def backward(g):
         g2 = g.reshape(-1, d)
         gh = g2 * gamma.data
-        dx = gh - (gh @ mean_vec)[:, None]
-        dx -= xhat * (np.einsum("ij,ij->i", gh, xhat) / d)[:, None]
+        dx = xhat * (np.einsum("ij,ij->i", gh, xhat) / -d)[:, None]     # -x̂·mean(ĝ ⊙ x̂)
+        dx += gh
+        dx -= row_mean(gh)
         dx *= rstd
         return dx.reshape(x.shape), np.einsum("ij,ij->j", g2, xhat), g2.sum(axis=0)
     return Tensor.from_op(out.reshape(x.shape), (x, gamma, beta), backward)

@@ -414,18 +414,30 @@ def softmax(x, axis=-1):
     "exp(x) / sum(exp(x)) along `axis`, shifted by the max for stability; one fused differentiable op."
     x = to_tensor(x)
     ### BEGIN SOLUTION
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
-    out = e / e.sum(axis=axis, keepdims=True)
-    return Tensor.from_op(out, (x,), lambda g: (out * (g - (g * out).sum(axis=axis, keepdims=True)),))
+    out = x.data - x.data.max(axis=axis, keepdims=True)
+    np.exp(out, out=out)                                   # in place: no second temporary
+    out /= out.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        d = g - (g * out).sum(axis=axis, keepdims=True)
+        d *= out
+        return (d,)
+    return Tensor.from_op(out, (x,), backward)
     ### END SOLUTION
 
 def log_softmax(x, axis=-1):
     "x - logsumexp(x) along `axis`, computed stably; one fused differentiable op."
     x = to_tensor(x)
     ### BEGIN SOLUTION
-    z = x.data - x.data.max(axis=axis, keepdims=True)
-    out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-    return Tensor.from_op(out, (x,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),))
+    out = x.data - x.data.max(axis=axis, keepdims=True)
+    out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        d = np.exp(out)                                    # softmax(x)
+        d *= -g.sum(axis=axis, keepdims=True)
+        d += g
+        return (d,)
+    return Tensor.from_op(out, (x,), backward)
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-softmax-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}

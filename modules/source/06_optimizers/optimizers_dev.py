@@ -255,11 +255,17 @@ class Adam(Optimizer):
         elif self.weight_decay:
             grad = grad + self.weight_decay * p.data
         m *= b1
-        m += (1 - b1) * grad
+        m += (1 - b1) * grad                     # m ← β1·m + (1 − β1)·g
         v *= b2
-        v += (1 - b2) * grad * grad
-        denom = np.sqrt(v) / math.sqrt(1 - b2 ** t) + self.eps
-        p.data -= (self.lr / (1 - b1 ** t)) * m / denom
+        tmp = grad * grad                        # one scratch array, reused below: fewer passes over memory
+        tmp *= 1 - b2
+        v += tmp                                 # v ← β2·v + (1 − β2)·g²
+        denom = np.sqrt(v, out=tmp)
+        denom *= 1 / math.sqrt(1 - b2 ** t)
+        denom += self.eps                        # √v̂ + ε
+        step = np.divide(m, denom, out=tmp)
+        step *= self.lr / (1 - b1 ** t)          # lr · m̂ / (√v̂ + ε)
+        p.data -= step
         ### END SOLUTION
 
 class AdamW(Adam):
