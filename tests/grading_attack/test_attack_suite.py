@@ -160,8 +160,11 @@ def test_feedback_shows_failures_but_no_hidden_tests_and_no_one_elses_data(batch
     patched = files["patched"]
     assert "01-tensor-arith-values" in patched and "AssertionError" in patched and "Mismatch" in patched
     assert "Autograder" in files["osexit"] and "exited with code 3" in files["osexit"]
-    # the notebook that printed the tests calling it (hidden ones included) got them scrubbed
-    assert safe.HIDDEN_MARK in files["exfiltrate"]
+    # the notebook that prints the tests calling it: in the feedback run no hidden test exists to print; in the
+    # graded run (the instructor's copy, never shown) the hidden lines it printed are scrubbed all the same
+    assert "01-tensor-indexing" in files["exfiltrate"] and "np.testing.assert_array_equal" in files["exfiltrate"]
+    graded_run = (c.autograded("exfiltrate", AID) / safe.GRADED_RUN_NAME).read_text()
+    assert safe.HIDDEN_MARK in graded_run
 
 
 def test_report_table_and_csv(batch, tmp_path, monkeypatch):
