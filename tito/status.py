@@ -13,6 +13,7 @@ from pathlib import Path
 from . import course as course_lib
 from . import export as export_lib
 from . import testing
+from .cli_support import grading_available
 
 
 # ---------------------------------------------------------------------------------------------- status
@@ -191,6 +192,7 @@ def doctor(root):
                            f"pip install -e {root}"))
     else:
         out.append(Finding("tinytorch installed", "ok", f"editable, from {installed}"))
-    from .sandbox import doctor_check
-    out.append(Finding("grading sandbox", *doctor_check(root)))
+    if grading_available():   # instructors: the grader and its sandbox (not in the student edition)
+        from .grading.sandbox import doctor_check
+        out.append(Finding("grading sandbox", *doctor_check(root)))
     return out
