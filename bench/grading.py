@@ -23,8 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tito import autograde_safe as safe  # noqa: E402
-from tito import grading, sandbox  # noqa: E402
+from tito.grading import autograde as safe, course as course_folder, pipeline, sandbox  # noqa: E402
 from tito import course as course_lib  # noqa: E402
 
 
@@ -59,16 +58,16 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         base = tmp / "base"
-        grading.init_course(ROOT, str(base))
-        (gen,) = grading.generate(ROOT, str(base), modules=[mod.slug])
+        course_folder.init_course(ROOT, str(base))
+        (gen,) = pipeline.generate(ROOT, str(base), modules=[mod.slug])
         assert gen.ok, gen.detail
-        c = grading.open_course(ROOT, str(base))
+        c = course_folder.open_course(ROOT, str(base))
         source, release = (json.loads(p.read_text()) for p in (c.source_nb(mod.slug), c.release_nb(mod.slug)))
         for i, nb in enumerate(submissions(source, release, args.n)):
             d = base / "submitted" / f"student{i:03d}" / mod.slug
             d.mkdir(parents=True)
             (d / f"{mod.slug}.ipynb").write_text(json.dumps(nb))
-        mode, warning = sandbox.resolve_mode(safe.settings(ROOT)["sandbox"])
+        mode, warning = sandbox.resolve_mode(course_folder.settings(ROOT)["sandbox"])
         print(f"{args.n} submissions of {mod.slug}, sandbox: {mode}{' (' + warning + ')' if warning else ''}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}")
         results = []

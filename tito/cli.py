@@ -5,14 +5,22 @@ import typer
 from rich.table import Table
 
 from . import course, export as export_lib, testing
-from .cli_support import course_root, make_console
+from .cli_support import course_root, grading_available, make_console
 
 app = typer.Typer(help="TinyTorch course tool: students export and test, instructors grade, maintainers check.",
                   no_args_is_help=True, add_completion=False)
 from .data import data_app  # noqa: E402  (`tito data fetch|status`)
 app.add_typer(data_app, name="data")
-from .nbgrader_cli import nbgrader_app  # noqa: E402  (`tito nbgrader init|generate|release|collect|autograde|feedback|grades`)
-app.add_typer(nbgrader_app, name="nbgrader")
+if grading_available():   # the instructors' commands; the student edition ships without the grader
+    from .grading.cli import nbgrader_app  # noqa: E402  (`tito nbgrader init|generate|...|autograde|feedback|grades`)
+    app.add_typer(nbgrader_app, name="nbgrader")
+else:
+    @app.command("nbgrader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def nbgrader_missing():
+        "Instructors only: grading needs the full course repository (this is the student edition)."
+        make_console().print("[red]error:[/red] `tito nbgrader` is for instructors and is not part of the student "
+                        "edition: run it in the full course repository (the maintainers' checkout)")
+        raise typer.Exit(2)
 from . import tools_cli  # noqa: E402  (`tito student-edition|check|status|doctor`)
 tools_cli.register(app)
 from .book_cli import book_app  # noqa: E402  (`tito book build`)

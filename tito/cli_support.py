@@ -9,6 +9,12 @@ from . import course
 EXIT_USAGE = 2
 
 
+def grading_available():
+    "Whether the grader (tito/grading/, instructor-side) is here: not in the student edition."
+    import importlib.util
+    return importlib.util.find_spec("tito.grading") is not None
+
+
 def course_root(console):
     "The course root; if there is none, print why and exit with the usage code (2)."
     try:

@@ -14,6 +14,7 @@ from . import dependencies
 from .data import data_root
 from . import export as export_lib
 from . import testing
+from .cli_support import grading_available
 
 
 # ---------------------------------------------------------------------------------------------- status
@@ -179,6 +180,7 @@ def doctor(root):
                            f"pip install -e {root}"))
     else:
         out.append(Finding("tinytorch installed", "ok", f"editable, from {installed}"))
-    from .sandbox import doctor_check
-    out.append(Finding("grading sandbox", *doctor_check(root)))
+    if grading_available():   # instructors: the grader and its sandbox (not in the student edition)
+        from .grading.sandbox import doctor_check
+        out.append(Finding("grading sandbox", *doctor_check(root)))
     return out

@@ -136,48 +136,6 @@ def read(path, course_id=None, modules=()):
     return Submission(path, manifest["student"], manifest["module"], data, when)
 
 
-def collect_files(c, aids, src, update=False):
-    """Collect every submission file (*.zip) under `src` for the assignments `aids` into the course `c`.
-
-    Bad files are reported one by one and skipped. Of several files of one student and module the latest (by
-    the time in its manifest) counts, as in nbgrader's exchange; one already collected is replaced only by a
-    newer one and with `update` (the old one is backed up, see grading._collect_one)."""
-    from .grading import StepResult, _collect_one, _timestamp
-    known = [m.slug for m in course_lib.all_modules(c.root)]
-    results, latest = [], {}
-    for f in sorted(Path(src).rglob("*.zip")):
-        try:
-            s = read(f, c.course_id, known)
-        except SubmissionError as err:
-            results.append(StepResult("-", "rejected", f"{f.relative_to(src)}: {err}", ok=False))
-            continue
-        if s.module not in aids:
-            continue
-        key = (s.student, s.module)
-        if key in latest:
-            older, s = sorted([latest[key], s], key=lambda x: x.submitted_at)
-            results.append(StepResult(s.module, "superseded", f"{s.student}: {older.path.relative_to(src)} is older "
-                                      f"than {s.path.relative_to(src)}; the later one counts"))
-        latest[key] = s
-    for (student, aid), s in sorted(latest.items()):
-        stamp = _timestamp(s.submitted_at)
-        collected = c.submitted(student, aid) / "timestamp.txt"
-        if collected.is_file() and collected.read_text().strip() > stamp:
-            results.append(StepResult(aid, "kept", f"{student}: the submission collected before is newer than "
-                                      f"{s.path.relative_to(src)}"))
-            continue
-        with tempfile.TemporaryDirectory(prefix="tito-submission-") as tmp:
-            sub = Path(tmp) / aid
-            sub.mkdir()
-            (sub / f"{aid}.ipynb").write_bytes(s.notebook)
-            (sub / "timestamp.txt").write_text(stamp)
-            r = _collect_one(c, aid, student, sub, update)
-        if r.status == "collected":
-            r.detail = f"{student} <- {s.path.relative_to(src)}"  # the file, not the temporary copy
-        results.append(r)
-    return results
-
-
 def to_exchange(root, module, course_id, exchange):
     """Submit the module's notebook to the nbgrader exchange folder `exchange` with nbgrader's own `submit` (the
     student is who nbgrader says: on the course hub, the hub user); returns nbgrader's output, or raises CourseError."""

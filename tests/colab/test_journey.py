@@ -23,7 +23,7 @@ import pytest
 from colab.simulation import ColabMachine
 from tito import course as course_lib
 from tito import export as export_lib
-from tito import grading
+from tito.grading import autograde, course as course_folder, feedback, pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = {m.number: m for m in course_lib.all_modules(ROOT)}
@@ -115,15 +115,15 @@ def test_colab_journey(remote, tmp_path):
 
     # ------------------------------------------------------------------ the instructor
     cdir = tmp_path / "course"
-    grading.init_course(ROOT, cdir)
-    assert all(r.ok for r in grading.generate(ROOT, cdir, modules=["02"]))
-    collected = grading.collect(ROOT, cdir, modules=["02"], from_dir=machine.downloads)
+    course_folder.init_course(ROOT, cdir)
+    assert all(r.ok for r in pipeline.generate(ROOT, cdir, modules=["02"]))
+    collected = pipeline.collect(ROOT, cdir, modules=["02"], from_dir=machine.downloads)
     assert [(r.status, r.ok) for r in collected] == [("collected", True)], collected
-    report = grading.autograde(ROOT, cdir, modules=["02"])
-    [alice] = report.submissions
-    assert (alice.student, alice.status) == ("alice", "graded"), alice
+    batch = autograde.autograde(ROOT, cdir, "02")
+    [alice] = batch.outcomes
+    assert (alice.student, alice.outcome) == ("alice", autograde.GRADED), alice
     assert alice.max_score > 0 and alice.score == alice.max_score, alice
-    assert all(r.ok for r in grading.feedback(ROOT, cdir, modules=["02"]))
+    assert all(r.ok for r in feedback.html(ROOT, cdir, modules=["02"]))
     assert (cdir / "feedback" / "alice" / "02_autograd" / "02_autograd.html").is_file()
 
 

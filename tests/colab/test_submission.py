@@ -120,14 +120,14 @@ def test_submit_on_a_hub_goes_to_the_nbgrader_exchange(student_course, tmp_path,
 
 def _collect(cdir, folder, update=False):
     "(status, detail, ok) of each row `tito nbgrader collect 01 --from folder` reports."
-    return [(r.status, r.detail, r.ok) for r in grading.collect(ROOT, cdir, ["01"], from_dir=folder, update=update)]
+    return [(r.status, r.detail, r.ok) for r in pipeline.collect(ROOT, cdir, ["01"], from_dir=folder, update=update)]
 
 
 def test_collect_takes_a_folder_of_submission_files(student_course, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv("TITO_ROOT", raising=False)
     cdir = tmp_path / "course"
-    grading.init_course(ROOT, cdir)
+    course_folder.init_course(ROOT, cdir)
     inbox = tmp_path / "inbox"
     (inbox / "lms" / "bob").mkdir(parents=True)   # however the course page hands them over: nested, renamed
     edit(student_course, "01", "# alice, first try")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tito import sandbox
+from tito.grading import sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOXED, WHY_NOT = sandbox.bwrap_status()

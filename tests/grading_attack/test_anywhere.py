@@ -8,7 +8,7 @@ from pathlib import Path
 
 import make_fixtures as F
 from attack_support import ROOT, copy_course, needs_sandbox
-from tito import sandbox
+from tito.grading import sandbox
 
 
 def test_the_private_tmp_is_mounted_before_anything_bound_under_tmp(tmp_path):
@@ -52,7 +52,7 @@ def test_course_and_venv_under_tmp_are_graded(generated_course):
         total = sum(F.points(source).values())
         assert (state["outcome"], state["score"], state["isolated"]) == ("graded", total, True), state
         # doctor's proof, run by the venv under /tmp
-        check = subprocess.run([str(python), "-c", "import sys; from tito import sandbox; "
+        check = subprocess.run([str(python), "-c", "import sys; from tito.grading import sandbox; "
                                 "print(sandbox.doctor_check(sys.argv[1]))", str(ROOT)],
                                capture_output=True, text=True, timeout=300)
         assert check.stdout.startswith("('ok', 'a sandboxed kernel ran a cell"), check.stdout + check.stderr

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 import make_fixtures as F
 from attack_support import ROOT, SANDBOXED, copy_course, needs_sandbox, text_of
-from tito import autograde_safe as safe
-from tito import grading
+from tito.grading import autograde as safe, course as course_folder, exits, feedback
+from tito.grading import report as grading_report
 from tito.cli import app
 
 AID = F.AID
@@ -38,7 +38,7 @@ def _rows(db):
 @pytest.fixture(scope="module")
 def batch(generated_course, tmp_path_factory):
     cdir = copy_course(generated_course, tmp_path_factory.mktemp("attack") / "course")
-    c = grading.open_course(ROOT, str(cdir))
+    c = course_folder.open_course(ROOT, str(cdir))
     source, release = F.load(cdir)
     # an earlier student, graded and hand-marked before the batch
     seed = cdir / "submitted" / "alumnus" / AID
@@ -46,7 +46,7 @@ def batch(generated_course, tmp_path_factory):
     (seed / f"{AID}.ipynb").write_text(json.dumps(F.solved(source, release, F.marker("alumnus"))))
     first = safe.autograde(ROOT, str(cdir), AID, limits=F.LIMITS)
     assert [o.outcome for o in first.outcomes] == [safe.GRADED]
-    with safe._gradebook(c) as gb:
+    with course_folder.gradebook(c) as gb:
         for grade in gb.find_submission_notebook(AID, AID, "alumnus").grades:
             if grade.auto_score is None:
                 grade.manual_score = 1.5
@@ -69,7 +69,7 @@ def test_at_least_twenty_kinds_in_one_batch(batch):
     assert sorted(o.student for o in report.outcomes) == sorted([*exp, "alumnus"])
     assert [o.student for o in report.outcomes if o.skipped] == ["alumnus"]   # graded before: not touched
     assert report.jobs == 2
-    assert report.exit_code == safe.EXIT_SOME   # crashes, timeouts, invalid and missing notebooks are not graded
+    assert report.exit_code == exits.EXIT_SOME   # crashes, timeouts, invalid and missing notebooks are not graded
     if SANDBOXED:
         assert not report.warnings and all(o.isolated for o in report.outcomes)
     else:   # graded all the same, but never silently
@@ -142,7 +142,7 @@ def test_hostile_notebooks_reach_nothing_outside_their_copy(batch):
 
 def test_feedback_shows_failures_but_no_hidden_tests_and_no_one_elses_data(batch):
     c = batch["course"]
-    (res,) = grading.feedback(ROOT, str(c.dir), modules=["01"])
+    (res,) = feedback.html(ROOT, str(c.dir), modules=["01"])
     assert res.ok, res.detail
     hidden = safe.hidden_lines(batch["source"], batch["release"])
     assert len(hidden) >= 4
@@ -160,8 +160,11 @@ def test_feedback_shows_failures_but_no_hidden_tests_and_no_one_elses_data(batch
     patched = files["patched"]
     assert "01-tensor-arith-values" in patched and "AssertionError" in patched and "Mismatch" in patched
     assert "Autograder" in files["osexit"] and "exited with code 3" in files["osexit"]
-    # the notebook that printed the tests calling it (hidden ones included) got them scrubbed
-    assert safe.HIDDEN_MARK in files["exfiltrate"]
+    # the notebook that prints the tests calling it: in the feedback run no hidden test exists to print; in the
+    # graded run (the instructor's copy, never shown) the hidden lines it printed are scrubbed all the same
+    assert "01-tensor-indexing" in files["exfiltrate"] and "np.testing.assert_array_equal" in files["exfiltrate"]
+    graded_run = (c.autograded("exfiltrate", AID) / safe.GRADED_RUN_NAME).read_text()
+    assert feedback.HIDDEN_MARK in graded_run
 
 
 def test_report_table_and_csv(batch, tmp_path, monkeypatch):
@@ -171,7 +174,7 @@ def test_report_table_and_csv(batch, tmp_path, monkeypatch):
     r = CliRunner().invoke(app, ["nbgrader", "report", "01", "--course-dir", str(batch["dir"]), "--out", str(out)])
     assert r.exit_code == 0, r.output
     rows = {row["student"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
-    assert list(next(iter(rows.values()))) == safe.REPORT_FIELDS
+    assert list(next(iter(rows.values()))) == grading_report.REPORT_FIELDS
     for student, e in batch["expected"].items():
         row = rows[student]
         assert (row["outcome"], row["reason"], float(row["score"])) == (e["outcome"], e["reason"], e["score"]), row
@@ -187,4 +190,4 @@ def test_rerun_grades_nothing_again_and_changes_nothing(batch):
     again = safe.autograde(ROOT, str(batch["dir"]), AID, jobs=2, limits=F.LIMITS)
     assert all(o.skipped for o in again.outcomes)
     assert _rows(db) == before
-    assert again.exit_code == safe.EXIT_SOME   # still true: some submissions have no grade
+    assert again.exit_code == exits.EXIT_SOME   # still true: some submissions have no grade

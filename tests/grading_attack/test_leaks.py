@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 
 import make_fixtures as F
 from attack_support import ROOT, copy_course, needs_sandbox, text_of
-from tito import autograde_safe as safe
-from tito import grading
+from tito.grading import autograde as safe, course as course_folder
 from tito.cli import app
 
 AID = F.AID
@@ -90,7 +89,7 @@ def batch(generated_course, tmp_path_factory):
         fb = CliRunner().invoke(app, ["nbgrader", "feedback", "01", "--course-dir", str(cdir)])
     finally:
         mp.undo()
-    c = grading.open_course(ROOT, str(cdir))
+    c = course_folder.open_course(ROOT, str(cdir))
     return {"course": c, "report": report, "by": {o.student: o for o in report.outcomes}, "feedback_cli": fb,
             "source": source, "release": release, "points": F.points(source)}
 

@@ -9,15 +9,15 @@ from typer.testing import CliRunner
 
 import make_fixtures as F
 from attack_support import ROOT, cells, copy_course, needs_sandbox
-from tito import autograde_safe as safe
-from tito import grading, sandbox
+from tito.grading import autograde as safe, course as course_folder, exits, notebooks, sandbox
+from tito.grading import report as grading_report
 from tito.cli import app
 from tito.course import CourseError
 
 
 @pytest.fixture(scope="module")
 def exp(generated_course):
-    return safe.Expected.load(grading.open_course(ROOT, str(generated_course)), F.AID)
+    return safe.Expected.load(course_folder.open_course(ROOT, str(generated_course)), F.AID)
 
 
 def _good(exp):
@@ -78,36 +78,36 @@ def test_broken_files_are_rejected_with_the_reason(tmp_path):
     for name, (data, why) in cases.items():
         p = tmp_path / name
         p.write_bytes(data if isinstance(data, bytes) else data.encode())
-        with pytest.raises(safe.Rejected) as err:
-            safe.load_notebook(p)
+        with pytest.raises(notebooks.Rejected) as err:
+            notebooks.load_notebook(p)
         assert err.value.reason == "invalid notebook" and why in str(err.value)
     d = tmp_path / "student"
     d.mkdir()
-    with pytest.raises(safe.Rejected, match="no notebook"):
-        safe.find_notebook(d, F.AID)
+    with pytest.raises(notebooks.Rejected, match="no notebook"):
+        notebooks.find_notebook(d, F.AID)
     (d / "a.ipynb").write_text("{}")
-    assert safe.find_notebook(d, F.AID)[1] and "a.ipynb" in safe.find_notebook(d, F.AID)[1]
+    assert notebooks.find_notebook(d, F.AID)[1] and "a.ipynb" in notebooks.find_notebook(d, F.AID)[1]
     (d / "b.ipynb").write_text("{}")
-    with pytest.raises(safe.Rejected, match="2 notebooks"):
-        safe.find_notebook(d, F.AID)
+    with pytest.raises(notebooks.Rejected, match="2 notebooks"):
+        notebooks.find_notebook(d, F.AID)
     (d / f"{F.AID}.ipynb").write_text("{}")
-    assert safe.find_notebook(d, F.AID) == (d / f"{F.AID}.ipynb", None)
+    assert notebooks.find_notebook(d, F.AID) == (d / f"{F.AID}.ipynb", None)
     # a link could point at a classmate's notebook or the gradebook: never followed
     link = tmp_path / "linked"
     link.mkdir()
     (link / f"{F.AID}.ipynb").symlink_to(d / f"{F.AID}.ipynb")
-    with pytest.raises(safe.Rejected, match="symbolic link"):
-        safe.find_notebook(link, F.AID)
+    with pytest.raises(notebooks.Rejected, match="symbolic link"):
+        notebooks.find_notebook(link, F.AID)
 
 
 def test_settings_have_sane_defaults_and_reject_nonsense(tmp_path):
-    s = safe.settings(ROOT)
+    s = course_folder.settings(ROOT)
     L = s["limits"]
     assert s["sandbox"] == "auto" and s["jobs"] >= 1 and s["reference_modules"] == "earlier"
     assert L.cell_timeout > 0 and L.notebook_timeout >= L.cell_timeout and L.memory_mb >= 1024 and L.output_kb > 0
     (tmp_path / "settings.ini").write_text("[grading]\nmemory_mb = lots\n")
     with pytest.raises(CourseError, match="memory_mb"):
-        safe.settings(tmp_path)
+        course_folder.settings(tmp_path)
 
 
 def test_without_bubblewrap_grading_goes_on_with_a_loud_warning(generated_course, tmp_path, monkeypatch):
@@ -118,7 +118,7 @@ def test_without_bubblewrap_grading_goes_on_with_a_loud_warning(generated_course
     cdir = copy_course(generated_course, tmp_path / "course")
     d = cdir / "submitted" / "solo" / F.AID
     d.mkdir(parents=True)
-    (d / f"{F.AID}.ipynb").write_text(json.dumps(_good(safe.Expected.load(grading.open_course(ROOT, str(cdir)), F.AID))))
+    (d / f"{F.AID}.ipynb").write_text(json.dumps(_good(safe.Expected.load(course_folder.open_course(ROOT, str(cdir)), F.AID))))
     report = safe.autograde(ROOT, str(cdir), F.AID, limits=F.LIMITS)
     (o,) = report.outcomes
     assert o.outcome == safe.GRADED and o.score == sum(F.points(F.load(cdir)[0]).values())
@@ -128,7 +128,7 @@ def test_without_bubblewrap_grading_goes_on_with_a_loud_warning(generated_course
     monkeypatch.delenv("TITO_ROOT", raising=False)
     r = CliRunner().invoke(app, ["nbgrader", "report", "01", "--course-dir", str(cdir)])
     assert r.exit_code == 0 and "WARNING" in r.output and "WITHOUT isolation" in " ".join(r.output.split())
-    rows = safe.report_rows(ROOT, str(cdir), "01")
+    rows = grading_report.report_rows(ROOT, str(cdir), "01")
     assert rows[0]["isolated"] == "NO"
 
 
@@ -163,7 +163,7 @@ def test_the_kernel_sees_its_limits_and_nothing_of_the_host(tmp_path):
 
 def test_cli_autograde_exit_codes(generated_course, tmp_path, monkeypatch):
     cdir = copy_course(generated_course, tmp_path / "course")
-    exp = safe.Expected.load(grading.open_course(ROOT, str(cdir)), F.AID)
+    exp = safe.Expected.load(course_folder.open_course(ROOT, str(cdir)), F.AID)
     for student, text in (("ok", json.dumps(_good(exp))), ("bad", "{ not json")):
         d = cdir / "submitted" / student / F.AID
         d.mkdir(parents=True)
@@ -173,14 +173,39 @@ def test_cli_autograde_exit_codes(generated_course, tmp_path, monkeypatch):
     args = ["nbgrader", "autograde", "01", "--course-dir", str(cdir), "--jobs", "2", "--timeout", "20"]
     r = CliRunner().invoke(app, args)
     out = " ".join(r.output.split())
-    assert r.exit_code == safe.EXIT_SOME, r.output   # the batch completed; one submission has no grade
+    assert r.exit_code == exits.EXIT_SOME, r.output   # the batch completed; one submission has no grade
     assert "not graded (invalid notebook)" in out and "2 at a time" in out and "report:" in out
     assert (cdir / "reports" / f"{F.AID}.csv").is_file()
     r = CliRunner().invoke(app, args + ["--student", "ok"])
-    assert r.exit_code == safe.EXIT_OK and "skipped" in r.output, r.output
+    assert r.exit_code == exits.EXIT_OK and "skipped" in r.output, r.output
 
     def broken(*a, **k):
         raise RuntimeError("disk full")
     monkeypatch.setattr(safe, "autograde", broken)
     r = CliRunner().invoke(app, args)
-    assert r.exit_code == safe.EXIT_STOPPED and "the batch stopped" in r.output, r.output
+    assert r.exit_code == exits.EXIT_STOPPED and "the batch stopped" in r.output, r.output
+
+
+def test_formgrader_started_where_it_would_be_empty_says_why(generated_course, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("TITO_ROOT", raising=False)
+    cdir = copy_course(generated_course, tmp_path / "course")
+    r = CliRunner().invoke(app, ["nbgrader", "formgrader", "--course-dir", str(cdir)])
+    assert r.exit_code == exits.EXIT_USAGE and "nothing autograded" in " ".join(r.output.split()), r.output
+    (cdir / "gradebook.db").rename(tmp_path / "elsewhere.db")
+    r = CliRunner().invoke(app, ["nbgrader", "formgrader", "--course-dir", str(cdir)])
+    assert r.exit_code == exits.EXIT_USAGE and "no gradebook" in r.output, r.output
+    r = CliRunner().invoke(app, ["nbgrader", "formgrader", "--course-dir", str(tmp_path / "nowhere")])
+    assert r.exit_code == exits.EXIT_USAGE and "tito nbgrader init" in r.output, r.output
+
+
+def test_init_announces_the_exchange_the_course_will_use(tmp_path):
+    shared = tmp_path / "srv" / "exchange"
+    shared.mkdir(parents=True)
+    msgs = course_folder.init_course(ROOT, str(tmp_path / "course"), exchange=shared)
+    assert f"exchange folder: {shared}" in msgs
+    c = course_folder.open_course(ROOT, str(tmp_path / "course"))
+    assert course_folder.load_config(c).Exchange.root == str(shared)
+    assert not (tmp_path / "course" / "exchange").exists()   # no folder the course will not use
+    msgs = course_folder.init_course(ROOT, str(tmp_path / "plain"))
+    assert f"exchange folder: {tmp_path / 'plain' / 'exchange'} (created)" in msgs

@@ -37,9 +37,7 @@ import importlib
 import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -49,12 +47,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tito.course import CourseError
+from tito.grading import hub as loopback
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "book" / "examples"
 CACHE = ROOT / ".cache" / "hub"           # git-ignored: configurable-http-proxy's npm install
-CHP_VERSION = "5.3.0"                      # newer releases may want Node >= 22
-COURSE, MODULE, ASSIGNMENT = "tinytorch", "01", "01_tensor"
-INSTRUCTOR, GOOD, BLANK = "instructor", "alice", "bob"
+MODULE, ASSIGNMENT = "01", "01_tensor"
+COURSE, INSTRUCTOR, (GOOD, BLANK) = loopback.COURSE, loopback.INSTRUCTOR, loopback.STUDENTS
 USERS = (INSTRUCTOR, GOOD, BLANK)
 SPAWN_TIMEOUT = 60      # s for the servers to be ready (they start together: 10-25 s here)
 STEP_TIMEOUT = 60       # s for any one instructor step in the kernel (autograding both: about 12 s)
@@ -90,60 +90,17 @@ def ensure_jupyterhub():
 
 
 def ensure_proxy():
-    "configurable-http-proxy from npm, cached in .cache/hub/ (git-ignored)."
-    exe = CACHE / "node_modules" / ".bin" / "configurable-http-proxy"
-    if not exe.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            pytest.skip("configurable-http-proxy cannot be installed: npm (Node.js) is not on PATH")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(CACHE),
-                               f"configurable-http-proxy@{CHP_VERSION}"], capture_output=True, text=True, timeout=600)
-        if proc.returncode or not exe.exists():
-            pytest.skip(f"configurable-http-proxy@{CHP_VERSION} could not be installed with npm: "
-                        f"{(proc.stderr or proc.stdout).strip()[-500:]}")
-    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
-    if proc.returncode or CHP_VERSION not in proc.stdout:
-        pytest.skip(f"configurable-http-proxy@{CHP_VERSION} is installed but does not run here (Node.js "
-                    f"{shutil.which('node') and subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}): "
-                    f"{(proc.stderr or proc.stdout).strip()[-300:]}")
-    return exe
+    "configurable-http-proxy from npm, cached in .cache/hub/ (git-ignored), as `tito nbgrader hub-tryout` uses it."
+    try:
+        return loopback.ensure_proxy(CACHE)
+    except CourseError as err:
+        pytest.skip(str(err))
 
 
 # ---------------------------------------------------------------------------------------------- the hub
 
-def free_ports(n):
-    "n distinct free TCP ports on 127.0.0.1."
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-HUB_CONFIG = """\
-# The instructor guide's configuration, then what a test on loopback needs instead.
-c = get_config()  # noqa: F821
-load_subconfig({example!r})  # noqa: F821
-c.JupyterHub.bind_url = "http://127.0.0.1:{public}"
-c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub}"
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api}"
-c.ConfigurableHTTPProxy.command = [{proxy!r}]
-c.JupyterHub.authenticator_class = "dummy"
-c.JupyterHub.spawner_class = "simple"   # every user is this Unix user, with a home under the temp folder
-c.SimpleLocalProcessSpawner.home_dir_template = {homes!r}
-c.Spawner.ip = "127.0.0.1"
-c.Spawner.args = ["--allow-root"]       # CI runs as root: without it the servers exit and the hub waits
-c.Spawner.http_timeout = 30
-c.Spawner.start_timeout = 60
-c.LocalProcessSpawner.interrupt_timeout = 1  # at shutdown, SIGTERM after 1 s (not 10) when SIGINT is not enough
-c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}  # answer spawns at once (the test polls): they overlap
-c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": {jupyter_config!r}, {marker_name!r}: {marker!r}}}
+# the loopback hub of `tito nbgrader hub-tryout` (tito/grading/hub.py), plus a service token for the test
+SERVICE = """\
 c.JupyterHub.services = [{{"name": "course-test", "api_token": {token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "course-test", "services": ["course-test"],
                              "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
@@ -209,40 +166,16 @@ class Hub:
 def hub(tmp_path):
     single = ensure_jupyterhub()
     proxy = ensure_proxy()
+    assert single.parent == Path(sys.executable).parent
     marker, token = uuid.uuid4().hex, uuid.uuid4().hex
-    state, homes, exchange, jconf = (tmp_path / d for d in ("state", "home", "exchange", "jupyter"))
-    for d in (state, homes, exchange, jconf):
-        d.mkdir()
-    exchange.chmod(0o1777)
-    shutil.copy(EXAMPLES / "nbgrader_config.py", jconf / "nbgrader_config.py")
-    (homes / INSTRUCTOR / ".jupyter").mkdir(parents=True)   # provisioned before the instructor's first start
-    shutil.copy(EXAMPLES / "instructor_nbgrader_config.py", homes / INSTRUCTOR / ".jupyter" / "nbgrader_config.py")
-    public, hub_port, proxy_api = free_ports(3)
-    config = state / "jupyterhub_config.py"
-    config.write_text(HUB_CONFIG.format(
-        example=str(EXAMPLES / "jupyterhub_config.py"), public=public, hub=hub_port, proxy_api=proxy_api,
-        proxy=str(proxy), homes=str(homes / "{username}"), jupyter_config=str(jconf),
-        marker_name=MARKER, marker=marker, token=token))
-    bindir = str(single.parent)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "JPY_", "TINYTORCH_HUB"))}
-    env.update({
-        "PATH": os.pathsep.join([bindir, env.get("PATH", "")]),
-        MARKER: marker,
-        "TINYTORCH_HUB_STATE": str(state),
-        "NBGRADER_EXCHANGE": str(exchange),
-        "TINYTORCH_COURSE_ID": COURSE,
-        "TINYTORCH_INSTRUCTORS": INSTRUCTOR,
-        "TINYTORCH_STUDENTS": f"{GOOD},{BLANK}",
-        # one environment for both roles here: this one, where the reference course is installed
-        "TINYTORCH_GRADER_ENV": sys.prefix,
-        "TINYTORCH_STUDENT_ENV": sys.prefix,
-    })
+    lb = loopback.loopback_hub(ROOT, tmp_path, proxy, extra_config=SERVICE.format(token=token),
+                               extra_env={MARKER: marker})
     log = tmp_path / "jupyterhub.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=state, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(lb.config)], cwd=lb.state, env=lb.env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
-    h = Hub(f"http://127.0.0.1:{public}", token, proc, log, tmp_path)
+    h = Hub(lb.url, token, proc, log, tmp_path)
     try:
         deadline = time.monotonic() + 45
         while True:
@@ -339,24 +272,25 @@ class Kernel:
 SETUP = """
 import json, os
 from pathlib import Path
-from tito import grading
+from tito.grading import autograde, course as course_folder, pipeline, report
 root, course = Path({root!r}), os.path.expanduser("~/course")
-grading.init_course(root, course)
-# on the hub (book/jupyterhub.md): the shared exchange; all servers run as one Unix user here
+# on the hub (book/jupyterhub.md): the shared exchange (`tito nbgrader init --exchange`)
+course_folder.init_course(root, course, exchange=os.environ["NBGRADER_EXCHANGE"])
+# all servers run as one Unix user here
 with open(os.path.join(course, "nbgrader_config.py"), "a") as fh:
-    fh.write('c.Exchange.root = os.environ["NBGRADER_EXCHANGE"]\\nc.ExchangeCollect.check_owner = False\\n')
-steps = grading.generate(root, course, [{module!r}]) + grading.release(root, course, [{module!r}])
+    fh.write('c.ExchangeCollect.check_owner = False\\n')
+steps = pipeline.generate(root, course, [{module!r}]) + pipeline.release(root, course, [{module!r}])
 print("RESULT", json.dumps({{"steps": [[s.assignment, s.status, s.ok, s.detail] for s in steps],
-                             "reference_problem": grading.reference_package_problem(root),
+                             "reference_problem": autograde.reference_package_problem(root),
                              "home": os.path.expanduser("~"), "exchange": os.environ["NBGRADER_EXCHANGE"]}}))
 """
 GRADE = """
-collected = grading.collect(root, course, [{module!r}])
-report = grading.autograde(root, course, [{module!r}])
+collected = pipeline.collect(root, course, [{module!r}])
+batch = autograde.autograde(root, course, {module!r})
 print("RESULT", json.dumps({{
     "collected": [[s.status, s.ok, s.detail] for s in collected],
-    "graded": {{g.student: [g.status, g.score, g.max_score, g.detail, g.import_errors] for g in report.submissions}},
-    "rows": grading.grade_rows(root, course)}}))
+    "graded": {{o.student: [o.outcome, o.score, o.max_score, o.summary(), o.import_errors] for o in batch.outcomes}},
+    "rows": report.grade_rows(root, course)}}))
 """
 
 
@@ -457,9 +391,9 @@ def test_release_fetch_submit_collect_autograde_through_the_hub(hub):
     assert score == 0 and max_score > 0, f"{BLANK} submitted the blank release: {graded['graded'][BLANK]}"
 
     # the gradebook the instructor's kernel read is the one in the instructor's home, and says the same
-    from tito import grading
+    from tito.grading import report
     course = hub.tmp / "home" / INSTRUCTOR / "course"
-    rows = {r["student"]: r for r in grading.grade_rows(ROOT, str(course)) if r["assignment"] == ASSIGNMENT}
+    rows = {r["student"]: r for r in report.grade_rows(ROOT, str(course)) if r["assignment"] == ASSIGNMENT}
     assert rows == {r["student"]: r for r in graded["rows"] if r["assignment"] == ASSIGNMENT}
     assert rows[GOOD]["score"] == graded["graded"][GOOD][1] and rows[BLANK]["score"] == 0, rows
     # and nbgrader's formgrader in the instructor's server (where reflections are graded by hand) shows them

@@ -15,6 +15,7 @@ tests read the outcome. Students (sorted as nbgrader processes them):
 """
 import csv
 import json
+from dataclasses import dataclass
 import re
 import subprocess
 import sys
@@ -25,7 +26,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tito import course as course_lib
-from tito import edition, grading
+from tito import edition
+from tito.grading import autograde as safe, course as course_folder, exits, feedback, pipeline
 from tito import export as export_lib
 from tito.cli import app
 
@@ -103,21 +105,44 @@ def loop_notebook(source_nb, grade_id):
 WORKER = """
 import json, sys
 from dataclasses import asdict
-from tito import grading
 root, cdir, subs, short, rest, timeout, rest_timeout, out = json.loads(sys.argv[1])
-grading.init_course(root, cdir)
-gen = grading.generate(root, cdir, modules=short + rest)
+course.init_course(root, cdir)
+gen = pipeline.generate(root, cdir, modules=short + rest)
 ok = [r.assignment for r in gen if r.ok]
 reports = []
 if ok:
-    grading.collect(root, cdir, modules=ok, from_dir=subs)
+    pipeline.collect(root, cdir, modules=ok, from_dir=subs)
     for mods, t in (([m for m in short if m in ok], timeout), ([m for m in rest if m in ok], rest_timeout)):
-        if mods:
-            reports.append(grading.autograde(root, cdir, modules=mods, timeout=t))
-json.dump({"generated": [asdict(r) for r in gen],
-           "reports": [{"submissions": [asdict(g) for g in r.submissions], "logs": r.logs} for r in reports]},
-          open(out, "w"), default=str)
+        batches = [autograde.autograde(root, cdir, aid, cell_timeout=t) for aid in mods]
+        if batches:
+            reports.append({"exit_code": max(b.exit_code for b in batches),
+                            "outcomes": [asdict(o) for b in batches for o in b.outcomes]})
+json.dump({"generated": [asdict(r) for r in gen], "reports": reports}, open(out, "w"), default=str)
 """
+
+
+@dataclass
+class Graded:
+    "What the tests read of one submission's outcome."
+    student: str
+    assignment: str
+    status: str         # graded (tampering flagged or not) | failed (not graded)
+    score: float
+    max_score: float
+    timeouts: list
+    import_errors: list
+    detail: str
+
+    @classmethod
+    def of(cls, o):
+        return cls(o["student"], o["assignment"], "failed" if o["outcome"] == safe.NOT_GRADED else "graded",
+                   o["score"], o["max_score"], o["timeouts"], o["import_errors"], o["detail"] or "; ".join(o["notes"]))
+
+
+@dataclass
+class Report:
+    submissions: list
+    exit_code: int
 
 
 def _groups(slugs, n=2):
@@ -158,12 +183,12 @@ def graded(tmp_path_factory):
         log = proc.communicate(timeout=900)[0]
         assert proc.returncode == 0, log[-3000:]
         data = json.loads(Path(args[-1]).read_text())
-        course = grading.open_course(ROOT, args[1])
+        course = course_folder.open_course(ROOT, args[1])
         for r in data["generated"]:
-            out["generated"][r["assignment"]] = grading.StepResult(**r)
+            out["generated"][r["assignment"]] = course_folder.StepResult(**r)
             out["courses"][r["assignment"]] = course
         for r in data["reports"]:
-            report = grading.AutogradeReport([grading.Graded(**g) for g in r["submissions"]], r["logs"])
+            report = Report([Graded.of(o) for o in r["outcomes"]], r["exit_code"])
             out["reports"].append(report)
             out["results"].update({(g.student, g.assignment): g for g in report.submissions})
     return out
@@ -178,7 +203,7 @@ def _result(graded, student, slug):
 
 def _cell_scores(course, student, slug):
     "grade_id -> auto score of each autograded cell of a submission, from the gradebook."
-    with grading._gradebook(course) as gb:
+    with course_folder.gradebook(course) as gb:
         nb = gb.find_submission_notebook(slug, slug, student)
         return {g.name: g.auto_score for g in nb.grades if g.cell.cell_type == "code"}
 
@@ -240,16 +265,17 @@ def test_a_broken_submission_is_reported_and_the_batch_goes_on(graded):
     assert sorted(g.assignment for g in broken) == sorted(PARTIAL)
     assert all(g.status == "failed" and g.detail for g in broken)
     assert all(g.status == "graded" for g in report.submissions if g.student != "broken")
-    assert report.exit_code == grading.EXIT_FAILED
+    assert report.exit_code == exits.EXIT_SOME
 
 
 def test_exit_codes_are_distinct():
-    ok = grading.Graded("s", "01_tensor", "graded", 3, 3)
-    assert grading.AutogradeReport([ok], []).exit_code == grading.EXIT_OK == 0
-    env = grading.Graded("s", "01_tensor", "graded", 0, 3, import_errors=["x: ModuleNotFoundError: tinytorch"])
-    assert grading.AutogradeReport([ok, env], []).exit_code == grading.EXIT_ENVIRONMENT == 3
-    bad = grading.Graded("t", "01_tensor", "failed")
-    assert grading.AutogradeReport([ok, env, bad], []).exit_code == grading.EXIT_FAILED == 1
+    assert len({exits.EXIT_OK, exits.EXIT_SOME, exits.EXIT_USAGE, exits.EXIT_ENVIRONMENT, exits.EXIT_STOPPED}) == 5
+    ok = safe.Outcome("s", "01_tensor", score=3, max_score=3)
+    assert safe.BatchReport("01_tensor", [ok]).exit_code == exits.EXIT_OK == 0
+    bad = safe.Outcome("t", "01_tensor", outcome=safe.NOT_GRADED, reason="invalid notebook")
+    assert safe.BatchReport("01_tensor", [ok, bad]).exit_code == exits.EXIT_SOME == 1
+    env = safe.Outcome("u", "01_tensor", import_errors=["ModuleNotFoundError: No module named 'tinytorch'"])
+    assert safe.BatchReport("01_tensor", [ok, bad, env]).exit_code == exits.EXIT_ENVIRONMENT == 3
 
 
 def test_cli_autograde_rerun_skips_graded_work_and_keeps_exit_code(graded, monkeypatch):
@@ -262,25 +288,25 @@ def test_cli_autograde_rerun_skips_graded_work_and_keeps_exit_code(graded, monke
     assert "skipped" in r.output
     assert (graded["courses"]["01_tensor"].autograded("reference", "02_autograd") / "02_autograd.ipynb").stat().st_mtime_ns == before
     r = CliRunner().invoke(app, ["nbgrader", "autograde", "01", "--course-dir", cdir, "--student", "broken"])
-    assert r.exit_code == grading.EXIT_FAILED, r.output
+    assert r.exit_code == exits.EXIT_SOME, r.output
     r = CliRunner().invoke(app, ["nbgrader", "autograde", "--course-dir", str(graded["courses"]["01_tensor"].dir / "nowhere")])
-    assert r.exit_code == grading.EXIT_USAGE and "tito nbgrader init" in r.output
+    assert r.exit_code == exits.EXIT_USAGE and "tito nbgrader init" in r.output
 
 
 def test_collect_never_overwrites_a_submission(graded, tmp_path):
     c = graded["courses"]["01_tensor"]
     target = c.submitted("blank", "01_tensor") / "01_tensor.ipynb"
     original = target.read_bytes()
-    again = grading.collect(ROOT, str(c.dir), modules=["01"], from_dir=graded["submissions"])
+    again = pipeline.collect(ROOT, str(c.dir), modules=["01"], from_dir=graded["submissions"])
     assert {r.status for r in again if "blank" in r.detail} == {"unchanged"}
     newer = tmp_path / "blank" / "01_tensor"
     newer.mkdir(parents=True)
     nb = nbformat.reads(original.decode(), as_version=4)
     nb.cells[0].source += "\n\nA second try."
     nbformat.write(nb, newer / "tensor_dev.ipynb")
-    (kept,) = grading.collect(ROOT, str(c.dir), modules=["01"], from_dir=tmp_path)
+    (kept,) = pipeline.collect(ROOT, str(c.dir), modules=["01"], from_dir=tmp_path)
     assert kept.status == "kept" and target.read_bytes() == original
-    (updated,) = grading.collect(ROOT, str(c.dir), modules=["01"], from_dir=tmp_path, update=True)
+    (updated,) = pipeline.collect(ROOT, str(c.dir), modules=["01"], from_dir=tmp_path, update=True)
     assert updated.status == "updated" and "A second try." in target.read_text()
     backups = list((c.dir / "backups").glob("*/submitted/blank/01_tensor/01_tensor.ipynb"))
     assert backups and backups[0].read_bytes() == original, "the replaced submission is backed up"
@@ -289,7 +315,7 @@ def test_collect_never_overwrites_a_submission(graded, tmp_path):
 
 def test_feedback_is_html_without_hidden_tests(graded):
     c = graded["courses"]["01_tensor"]
-    (res,) = grading.feedback(ROOT, str(c.dir), modules=["01"])
+    (res,) = feedback.html(ROOT, str(c.dir), modules=["01"])
     assert res.ok, res.detail
     html = (c.feedback_dir("reference", "01_tensor") / "01_tensor.html").read_text()
     assert "<html" in html and "01-tensor-broadcasting" in html
@@ -319,11 +345,11 @@ def test_grades_csv(graded, tmp_path, monkeypatch):
 def test_init_keeps_an_edited_config(graded):
     c = graded["courses"]["01_tensor"]
     text = c.config_path.read_text()
-    assert f"c.ExecutePreprocessor.timeout = {grading.grading_settings(ROOT)['cell_timeout']}" in text
+    assert f"c.ExecutePreprocessor.timeout = {course_folder.settings(ROOT)['limits'].cell_timeout}" in text
     assert "c.CourseDirectory.course_id = 'tinytorch'" in text
     try:
         c.config_path.write_text(text + "\nc.Execute.timeout = 5\n")
-        msgs = grading.init_course(ROOT, str(c.dir))
+        msgs = course_folder.init_course(ROOT, str(c.dir))
         assert any("kept" in m for m in msgs) and c.config_path.read_text().endswith("= 5\n")
     finally:
         c.config_path.write_text(text)
@@ -336,23 +362,23 @@ def test_exchange_round_trip(graded, tmp_path, monkeypatch):
     from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
     from traitlets.config import Config
     c = graded["courses"]["01_tensor"]
-    (r,) = grading.release(ROOT, str(c.dir), modules=["01"])
+    (r,) = pipeline.release(ROOT, str(c.dir), modules=["01"])
     assert r.ok and r.status == "released", r.detail
-    (r,) = grading.release(ROOT, str(c.dir), modules=["01"])
+    (r,) = pipeline.release(ROOT, str(c.dir), modules=["01"])
     assert r.status == "already released"
     cfg = Config()
     cfg.CourseDirectory.course_id = c.course_id
     cfg.CourseDirectory.root = str(tmp_path)
     cfg.CourseDirectory.assignment_id = "01_tensor"
     cfg.CourseDirectory.student_id = "viaexchange"
-    cfg.Exchange.root = str(grading._load_config(c).Exchange.root)
+    cfg.Exchange.root = str(course_folder.load_config(c).Exchange.root)
     monkeypatch.chdir(tmp_path)  # the student's home: fetch writes ./01_tensor/
     for step in (ExchangeFetchAssignment, ExchangeSubmit):
         step(coursedir=CourseDirectory(config=cfg), authenticator=Authenticator(config=cfg), config=cfg).start()
     fetched = tmp_path / "01_tensor" / "01_tensor.ipynb"
     assert fetched.read_text() == c.release_nb("01_tensor").read_text()
-    (r,) = grading.collect(ROOT, str(c.dir), modules=["01"])
+    (r,) = pipeline.collect(ROOT, str(c.dir), modules=["01"])
     assert r.ok and "viaexchange" in r.detail
     assert (c.submitted("viaexchange", "01_tensor") / "01_tensor.ipynb").read_text() == fetched.read_text()
-    (r,) = grading.collect(ROOT, str(c.dir), modules=["01"])
+    (r,) = pipeline.collect(ROOT, str(c.dir), modules=["01"])
     assert r.detail == "no new submissions"

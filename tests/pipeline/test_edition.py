@@ -1,6 +1,7 @@
 """`tito student-edition`: what students get holds no solution, hidden test or mark scheme; its package is
 stubs; (f) `tito export` there puts the student's own (different, correct) code into the package; a student's
 edited notebook survives a re-run; a folder that is not an edition is refused."""
+import os
 import re
 import shutil
 import subprocess
@@ -89,6 +90,20 @@ def test_edition_layout(student_edition):
             assert m.package_file(out).is_file()
     assert (out / "tito" / "cli.py").is_file() and not (out / "tests" / "pipeline").exists()
     assert [m.slug for m in course_lib.all_modules(out)] == report.modules
+    assert (ROOT / "tito" / "grading").is_dir() and not (out / "tito" / "grading").exists()   # the grader stays behind
+
+
+def test_edition_tito_has_the_students_commands_not_the_grader(student_edition):
+    out, _ = student_edition
+    tito = [sys.executable, "-c", "from tito.cli import app; app()"]   # run in OUT: its own tito comes first
+    env = {k: v for k, v in os.environ.items() if k != "TITO_ROOT"}
+    r = subprocess.run(tito + ["--help"], cwd=out, capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for command in ("export", "test", "status", "doctor"):
+        assert command in r.stdout
+    r = subprocess.run(tito + ["nbgrader", "autograde", "01"], cwd=out, capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert r.returncode == 2 and "full course repository" in " ".join(r.stdout.split()), r.stdout + r.stderr
 
 
 def test_edition_readme_is_the_students(student_edition):

@@ -15,7 +15,7 @@ per-cell and per-notebook wall-clock limits (the kernel is interrupted, then kil
 and how the kernel process ended (exit code, signal). Before each graded cell the grader restores what the
 tests rely on (see kernel_guard.py); after the last cell a canary checks that errors are still reported.
 
-Used by tito.autograde_safe: `python -m tito.sandbox JOB.json ...` runs each job (what the notebook is, where its
+Used by autograde.py: `python -m tito.grading.sandbox JOB.json ...` runs each job (what the notebook is, where its
 working copy is, the limits) and writes its RESULT.json; the grading process never shares a process with a kernel.
 """
 import ast
@@ -29,6 +29,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .notebooks import cell_name, source
 
 HERE = Path(__file__).resolve().parent
 SANDBOX_UID = 1000
@@ -521,7 +523,7 @@ def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=No
         stop = None
         for i in code_cells:
             cell = nb["cells"][i]
-            src = _source(cell)
+            src = source(cell)
             if not src.strip():
                 runs[i].status = "ok"
                 continue
@@ -535,10 +537,10 @@ def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=No
                     fix = kernel.execute(guard_restore(key), timeout=30, silent=True)
                 changes = _restore_changes(fix) if fix.status == "ok" else None
                 if changes is None and kernel.alive():
-                    res.tampering.append(f"before graded cell {_cell_name(cell, i)}: the grader's safeguard was "
+                    res.tampering.append(f"before graded cell {cell_name(cell, i)}: the grader's safeguard was "
                                          f"removed from the kernel ({fix.ename or fix.status}: {fix.evalue or ''})".strip())
                 elif changes:
-                    res.tampering.append(f"before graded cell {_cell_name(cell, i)} the notebook had changed "
+                    res.tampering.append(f"before graded cell {cell_name(cell, i)} the notebook had changed "
                                          f"{', '.join(changes[:8])}{' ...' if len(changes) > 8 else ''} (put back for the test)")
             per_cell = limits.cell_timeout or None
             by_notebook = remaining is not None and (per_cell is None or remaining < per_cell)
@@ -547,13 +549,13 @@ def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=No
             if run.status == "dead":
                 how = kernel.exit_description()
                 if kernel.killed_by_grader:
-                    stop = ("timeout", f"cell {_cell_name(cell, i)}: {how}")
+                    stop = ("timeout", f"cell {cell_name(cell, i)}: {how}")
                 else:
-                    stop = ("crash", f"the kernel died in cell {_cell_name(cell, i)}: {how}")
+                    stop = ("crash", f"the kernel died in cell {cell_name(cell, i)}: {how}")
                 break
             if run.status == "timeout" and by_notebook:
                 stop = ("timeout", f"the notebook reached its time limit ({limits.notebook_timeout} s) in cell "
-                                   f"{_cell_name(cell, i)}")
+                                   f"{cell_name(cell, i)}")
                 break
         if stop:
             res.outcome, res.detail = stop
@@ -577,15 +579,6 @@ def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=No
             cell["execution_count"] = None
             res.cells.append({k: v for k, v in asdict(run).items() if k != "outputs"})
     return res
-
-
-def _source(cell):
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _cell_name(cell, i):
-    return (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id") or f"#{i}"
 
 
 def probe(ro_binds=(), work_root=None, limits=None):
@@ -657,7 +650,7 @@ def main(argv=None):
     "Run each job file in turn (one kernel each, one after the other)."
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print("usage: python -m tito.sandbox JOB.json [JOB.json ...]", file=sys.stderr)
+        print("usage: python -m tito.grading.sandbox JOB.json [JOB.json ...]", file=sys.stderr)
         return 2
     for job in argv:
         run_job(job)

@@ -1,4 +1,4 @@
-"""Autograding that survives a real class: `tito nbgrader autograde` (and `report`, `backup`).
+"""Autograding that survives a real class: `tito nbgrader autograde`.
 
 For each collected submission (course/submitted/STUDENT/NN_name/), in this order:
 
@@ -6,147 +6,59 @@ For each collected submission (course/submitted/STUDENT/NN_name/), in this order
    notebook, several notebooks, or a renamed one; graded cells duplicated, deleted, edited, of unknown id. Build
    the notebook to grade from the student's cells and the instructor's locked cells (tests with their hidden
    parts, given code), so tampering never changes what is run; a broken notebook is reported for that student.
-2. run it in a fresh kernel in its own temporary working copy, sandboxed and resource-limited (tito.sandbox),
-   in a separate runner process; up to `jobs` at a time.
-3. once that kernel is gone, decide every graded cell here (the reply's status and errors; a cell that did not
-   run or whose failure was hidden gets an explicit error), remove hidden-test source from every output,
-   write the gradebook (only this process writes it, one submission at a time), then the autograded notebook,
-   then a state file: a submission counts as graded only when its state file matches the submitted notebook,
+2. run it twice, each time in a fresh kernel in its own temporary working copy, sandboxed and resource-limited
+   (sandbox.py), in a separate runner process; up to `jobs` submissions at a time. The graded run has the
+   hidden tests and gives the scores; the feedback run has the visible tests only and is what the student
+   sees (feedback.py).
+3. once the kernels are gone, decide every graded cell here (the reply's status and errors; a cell that did not
+   run or whose failure was hidden gets an explicit error), write the gradebook (only this process writes it,
+   one submission at a time), then the autograded notebook (the feedback run), the instructor's copy of the
+   graded run, then a state file: a submission counts as graded only when its state file matches the submitted notebook,
    so a run killed at any point is completed by the next run (interrupted submissions are graded again).
 
 Every outcome is recorded: graded, tampering detected, or not graded (crash, timeout, invalid notebook,
 missing notebook, grading error) with the score of what did run; `report` prints them (table and CSV).
 """
 import contextlib
-import csv
 import datetime
 import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from . import course as course_lib
-from . import grading
-from . import sandbox
-from .course import CourseError
+from .. import course as course_lib
+from ..course import CourseError
+from . import feedback, sandbox
+from .course import assignment_id, ensure_tools_on_path, gradebook, open_course
+from .exits import EXIT_ENVIRONMENT, EXIT_OK, EXIT_SOME
+from .course import settings as course_settings
+from .notebooks import Rejected, find_notebook, load_notebook, nbgrader_meta
+from .notebooks import source as cell_text
+from .sandbox import Limits
 
 STATE_NAME = ".tito-autograde.json"
 GRADED_RUN_NAME = ".tito-graded-run.ipynb"   # the instructor's copy of the graded run (feedback skips .tito-*)
 STATE_VERSION = 1
-EXIT_OK, EXIT_SOME, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_STOPPED = 0, 1, 2, 3, 4
 GRADED, NOT_GRADED, TAMPERING = "graded", "not graded", "tampering detected"
 REASONS = ("crash", "timeout", "invalid notebook", "missing notebook", "grading error")
-HIDDEN_MARK = "[tito: line of a hidden test removed]"
-MAX_NOTEBOOK_MB = 100
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
-
-# ---------------------------------------------------------------------------------------------- settings
-
-def settings(root):
-    "settings.ini [grading] keys of the safe autograder, defaults filled in."
-    cfg = course_lib.settings(root)
-    sec = cfg["grading"] if cfg.has_section("grading") else {}
-    d = sandbox.Limits()
-
-    def num(key, default):
-        try:
-            return int(sec.get(key, default))
-        except (TypeError, ValueError):
-            raise CourseError(f"settings.ini [grading] {key} must be a whole number, not {sec.get(key)!r}")
-
-    return {
-        "sandbox": sec.get("sandbox", "auto"),
-        "jobs": num("jobs", 1),
-        "reference_modules": sec.get("reference_modules", "earlier"),
-        "limits": sandbox.Limits(cell_timeout=num("cell_timeout", d.cell_timeout),
-                                 notebook_timeout=num("notebook_timeout", d.notebook_timeout),
-                                 memory_mb=num("memory_mb", d.memory_mb), output_kb=num("output_kb", d.output_kb),
-                                 file_mb=num("file_mb", d.file_mb), threads=num("threads_per_kernel", d.threads)),
-    }
 
 
 # ---------------------------------------------------------------------------------------------- reading a submission
 
-class Rejected(Exception):
-    "A submission that cannot be graded: `reason` is one of REASONS, the message says why."
-    def __init__(self, reason, message):
-        super().__init__(message)
-        self.reason = reason
-
-
-def find_notebook(folder, aid):
-    "(path, note) of the submitted notebook in a student's folder; raises Rejected when there is none to grade."
-    folder = Path(folder)
-    nbs = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
-    links = [p.name for p in nbs if p.is_symlink()]
-    if links:   # it could point at anything the grader can read: a classmate's notebook, the gradebook
-        raise Rejected("invalid notebook", f"{links[0]} is a symbolic link, not a notebook file")
-    names = {p.name: p for p in nbs}
-    for name in (f"{aid}.ipynb", f"{aid[3:]}_dev.ipynb"):
-        if name in names:
-            return names[name], None
-    if len(nbs) == 1:
-        return nbs[0], f"the notebook was submitted as {nbs[0].name} (expected {aid}.ipynb); graded as such"
-    if not nbs:
-        others = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != "timestamp.txt") if folder.is_dir() else []
-        raise Rejected("missing notebook", f"no notebook in the submission (expected {aid}.ipynb)"
-                       + (f"; found {', '.join(others[:5])}" if others else ""))
-    raise Rejected("missing notebook", f"{len(nbs)} notebooks and none named {aid}.ipynb: "
-                   f"{', '.join(p.name for p in nbs[:5])}")
-
-
-def load_notebook(path):
-    "The notebook at `path` as a plain dict (nbformat 4); raises Rejected('invalid notebook') with the cause."
-    size = Path(path).stat().st_size
-    if size > MAX_NOTEBOOK_MB * 1024 * 1024:
-        raise Rejected("invalid notebook", f"{Path(path).name} is {size / 2**20:.0f} MB, more than the "
-                       f"{MAX_NOTEBOOK_MB} MB a notebook may be (outputs left in it?)")
-    data = Path(path).read_bytes()
-    if not data.strip():
-        raise Rejected("invalid notebook", f"{Path(path).name} is empty ({len(data)} bytes)")
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise Rejected("invalid notebook", f"{Path(path).name} is not UTF-8 text: {err}")
-    except json.JSONDecodeError as err:
-        raise Rejected("invalid notebook", f"{Path(path).name} is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
-        raise Rejected("invalid notebook", f"{Path(path).name} is JSON but not a notebook (no list of cells)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # e.g. cells without ids: harmless, cells are rebuilt anyway
-            nb = nbformat.reads(json.dumps(raw), as_version=4)
-    except Exception as err:  # noqa: BLE001
-        raise Rejected("invalid notebook", f"{Path(path).name} is not a readable notebook: {str(err).splitlines()[0][:200]}")
-    return json.loads(json.dumps(nb))
-
-
-def _src(cell):
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else str(s)
-
-
 def _norm(text):
     "Cell text compared for tampering: trailing spaces and blank lines at either end do not count."
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip()
-
-
-def _meta(cell):
-    m = (cell.get("metadata") or {}).get("nbgrader")
-    return m if isinstance(m, dict) else None
 
 
 def _flags(meta):
@@ -177,19 +89,19 @@ class Expected:
 
     def cells(self, which):
         nb = self.source if which == "source" else self.release
-        return {m["grade_id"]: c for c in nb["cells"] if (m := _meta(c)) and m.get("grade_id")}
+        return {m["grade_id"]: c for c in nb["cells"] if (m := nbgrader_meta(c)) and m.get("grade_id")}
 
     def order(self):
-        return [m["grade_id"] for c in self.source["cells"] if (m := _meta(c)) and m.get("grade_id")]
+        return [m["grade_id"] for c in self.source["cells"] if (m := nbgrader_meta(c)) and m.get("grade_id")]
 
 
 def hidden_lines(source, release):
     "Stripped lines of the hidden tests that appear nowhere in what students received (long enough to tell)."
-    from .check import blocks
-    public = {line.strip() for c in release["cells"] for line in _src(c).splitlines()}
+    from ..check import blocks
+    public = {line.strip() for c in release["cells"] for line in cell_text(c).splitlines()}
     found = set()
     for c in source["cells"]:
-        for block in blocks(_src(c), "hidden tests")[0]:
+        for block in blocks(cell_text(c), "hidden tests")[0]:
             found.update(line.strip() for line in block if len(line.strip()) >= 8 and line.strip() not in public)
     return found
 
@@ -199,11 +111,11 @@ def module_aliases(source):
     import ast
     aliases = {}
     for c in source["cells"]:
-        m = _meta(c)
+        m = nbgrader_meta(c)
         if c.get("cell_type") != "code" or not m or not m.get("locked") or m.get("grade") or m.get("solution"):
             continue
         try:
-            tree = ast.parse(_src(c))
+            tree = ast.parse(cell_text(c))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -249,10 +161,10 @@ def prepare(student_nb, exp):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             notes.append("a cell that is not a notebook cell was ignored")
             continue
-        cell = {"cell_type": cell["cell_type"], "metadata": dict(cell.get("metadata") or {}), "source": _src(cell)}
+        cell = {"cell_type": cell["cell_type"], "metadata": dict(cell.get("metadata") or {}), "source": cell_text(cell)}
         if cell["cell_type"] == "code":
             cell.update(outputs=[], execution_count=None)
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         gid = meta.get("grade_id") if meta else None
         if "nbgrader" in cell["metadata"] and not gid:
             cell["metadata"].pop("nbgrader")
@@ -266,18 +178,18 @@ def prepare(student_nb, exp):
             gid = None
         if gid:
             ref, rel = src_cells[gid], rel_cells.get(gid, src_cells[gid])
-            rmeta = _meta(rel) or _meta(ref)
+            rmeta = nbgrader_meta(rel) or nbgrader_meta(ref)
             locked = bool(rmeta.get("locked")) and not rmeta.get("solution")
             if _flags(meta) != _flags(rmeta):
                 tampering.append(f"cell {gid}: its grading metadata was changed (put back)")
             if cell["cell_type"] != ref["cell_type"]:
                 (tampering if locked else notes).append(
                     f"cell {gid} was changed from {ref['cell_type']} to {cell['cell_type']} (put back)")
-            if locked and _norm(cell["source"]) != _norm(_src(rel)):
+            if locked and _norm(cell["source"]) != _norm(cell_text(rel)):
                 tampering.append(f"locked cell {gid} was edited (the original was graded)")
-            cell = _cell_like(ref, cell["source"] if not locked else _src(ref), rmeta)
+            cell = _cell_like(ref, cell["source"] if not locked else cell_text(ref), rmeta)
             if locked:
-                cell["visible_source"] = _src(rel)
+                cell["visible_source"] = cell_text(rel)
             pos[gid] = len(out)
         if "visible_source" not in cell and neutralise_markers(cell["source"]) != cell["source"]:
             cell["source"] = neutralise_markers(cell["source"])
@@ -289,15 +201,15 @@ def prepare(student_nb, exp):
             prev = gid
             continue
         ref, rel = src_cells[gid], rel_cells.get(gid, src_cells[gid])
-        rmeta = _meta(rel) or _meta(ref)
+        rmeta = nbgrader_meta(rel) or nbgrader_meta(ref)
         locked = bool(rmeta.get("locked")) and not rmeta.get("solution")
         if locked:
             tampering.append(f"locked cell {gid} was deleted (put back and graded)")
         else:
             notes.append(f"cell {gid} was missing: the unanswered version was graded")
         at = pos[prev] + 1 if prev else (min(pos.values()) if pos else len(out))
-        restored = _cell_like(ref, _src(ref) if locked else _src(rel), rmeta)
-        restored["visible_source"] = _src(rel)
+        restored = _cell_like(ref, cell_text(ref) if locked else cell_text(rel), rmeta)
+        restored["visible_source"] = cell_text(rel)
         out.insert(at, restored)
         pos = {g: (p + 1 if p >= at else p) for g, p in pos.items()}
         pos[gid] = at
@@ -308,13 +220,13 @@ def prepare(student_nb, exp):
     meta = dict(exp.source.get("metadata") or {})
     nb = {"cells": out, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
     feedback = json.loads(json.dumps({"cells": visible, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}))
-    graded = [i for i, c in enumerate(out) if c["cell_type"] == "code" and (_meta(c) or {}).get("grade")]
+    graded = [i for i, c in enumerate(out) if c["cell_type"] == "code" and (nbgrader_meta(c) or {}).get("grade")]
     return Prepared(nb, graded, notes, tampering, feedback)
 
 
-def _cell_like(ref, source, meta):
-    "A cell of the instructor's type with `source` and the release's nbgrader metadata."
-    cell = {"cell_type": ref["cell_type"], "metadata": {"nbgrader": dict(meta)}, "source": source}
+def _cell_like(ref, text, meta):
+    "A cell of the instructor's type with source `text` and the release's nbgrader metadata."
+    cell = {"cell_type": ref["cell_type"], "metadata": {"nbgrader": dict(meta)}, "source": text}
     for key in ("editable", "deletable"):
         if key in (ref.get("metadata") or {}):
             cell["metadata"][key] = ref["metadata"][key]
@@ -324,17 +236,6 @@ def _cell_like(ref, source, meta):
 
 
 # ---------------------------------------------------------------------------------------------- deciding the grades
-
-SYNTHETIC = {
-    "timeout": ("CellTimeout", "this cell ran longer than the {cell_timeout} s limit and was stopped"),
-    "output-limit": ("OutputLimitExceeded", "this cell printed more than {output_kb} KB and was stopped"),
-    "output-lost": ("OutputLost", "this cell's output was too large to receive"),
-    "dead": ("KernelDied", "the kernel died while running this cell"),
-    "not-run": ("NotRun", "this cell was not run: {why}"),
-    "error": ("ErrorNotShown", "the kernel reported an error for this cell but did not show it "
-                               "(error reporting was altered)"),
-}
-
 
 def decide(prepared, run, exp, limits):
     """Turn a NotebookRun into the graded notebook: explicit errors where a graded cell did not pass, hidden-test
@@ -349,44 +250,18 @@ def decide(prepared, run, exp, limits):
         rec = by_index.get(i, {"status": "not-run"})
         if i in prepared.graded and rec["status"] != "ok" and not any(
                 o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            ename, text = SYNTHETIC.get(rec["status"], SYNTHETIC["error"])
+            ename, text = feedback.SYNTHETIC.get(rec["status"], feedback.SYNTHETIC["error"])
             text = text.format(why=why, **asdict(limits))
             cell["outputs"].append({"output_type": "error", "ename": ename, "evalue": text,
                                     "traceback": [f"{ename}: {text}"]})
-        cell["outputs"] = [_scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
+        cell["outputs"] = [feedback.scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
     scores = {}
     for cell in nb["cells"]:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if meta and meta.get("grade"):
             node = nbformat.from_dict(cell)
             scores[meta["grade_id"]] = determine_grade(node)
     return nb, scores
-
-
-def _scrub_text(text, hidden):
-    if not hidden or not isinstance(text, str):
-        return text
-    lines = text.split("\n")
-    for k, line in enumerate(lines):
-        plain = ANSI.sub("", line)
-        if any(h in plain for h in hidden):
-            lines[k] = HIDDEN_MARK
-    return "\n".join(lines)
-
-
-def _scrub_output(out, hidden):
-    "An output with every line that shows a hidden test replaced (tracebacks, streams, results, evalue)."
-    out = dict(out)
-    if "text" in out:
-        out["text"] = _scrub_text(_src({"source": out["text"]}), hidden)
-    if "evalue" in out:
-        out["evalue"] = _scrub_text(out["evalue"], hidden)
-    if "traceback" in out:
-        out["traceback"] = [_scrub_text(t, hidden) for t in out["traceback"]]
-    if isinstance(out.get("data"), dict):
-        out["data"] = {k: _scrub_text(_src({"source": v}), hidden) if isinstance(v, (str, list)) else v
-                       for k, v in out["data"].items()}
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- the outcome of one submission
@@ -476,21 +351,12 @@ _CRASH_COUNTS = {}
 
 # ---------------------------------------------------------------------------------------------- the gradebook
 
-@contextlib.contextmanager
-def _gradebook(c):
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    warnings.filterwarnings("ignore", module="sqlalchemy")
-    from nbgrader.api import Gradebook
-    with Gradebook(c.db_url, c.course_id) as gb:
-        yield gb
-
-
 def record(c, aid, student, scores, timestamp, unchanged_solutions=()):
     """Write one submission's automatic grades (every field set, so writing twice gives the same rows).
     `scores`: grade_id -> (auto score or None, max); grade cells absent from it get 0 (nothing to grade)."""
     from nbgrader.api import MissingEntry
     from nbgrader.utils import parse_utc
-    with _gradebook(c) as gb:
+    with gradebook(c) as gb:
         gb.update_or_create_student(student)
         try:
             gb.find_assignment(aid)
@@ -599,14 +465,14 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
     """Grade every collected submission of `assignment` (NN or NN_name); returns a BatchReport.
     Submissions graded before (state file matching the submitted files) are skipped unless `force`.
     `limits`: a dict overriding settings.ini's (cell_timeout, notebook_timeout, memory_mb, output_kb, ...)."""
-    c = grading.open_course(root, override)
-    aid = _assignment_id(c, assignment)
-    cfg = settings(root)
+    c = open_course(root, override)
+    aid = assignment_id(c, assignment)
+    cfg = course_settings(root)
     limits_given = limits or {}
     limits = cfg["limits"]
     for key, value in limits_given.items():
-        if key not in sandbox.Limits.__dataclass_fields__:
-            raise CourseError(f"unknown limit {key!r}: one of {', '.join(sandbox.Limits.__dataclass_fields__)}")
+        if key not in Limits.__dataclass_fields__:
+            raise CourseError(f"unknown limit {key!r}: one of {', '.join(Limits.__dataclass_fields__)}")
         setattr(limits, key, int(value))
     if cell_timeout:
         limits.cell_timeout = int(cell_timeout)
@@ -615,7 +481,7 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
     jobs = max(1, int(jobs or cfg["jobs"]))
     mode, warning = sandbox.resolve_mode(sandbox_mode or cfg["sandbox"])
     exp = Expected.load(c, aid)
-    grading.ensure_tools_on_path()
+    ensure_tools_on_path()
     report = BatchReport(aid, [], jobs=jobs)
     if warning:
         report.warnings.append(warning)
@@ -681,18 +547,6 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
     report.seconds = time.monotonic() - t_start
     report.outcomes.sort(key=lambda o: o.student)
     return report
-
-
-def _assignment_id(c, assignment):
-    have = grading.assignments(c)
-    if assignment is None:
-        raise CourseError("name the assignment to grade (e.g. `01` or `01_tensor`)")
-    key = str(assignment)
-    for aid in have:
-        if key in (aid, aid[:2], aid[:2].lstrip("0"), aid[3:]):
-            return aid
-    raise CourseError(f"no generated assignment {assignment!r} in {c.dir / 'source'}"
-                      + (f" (have: {', '.join(have)})" if have else ": run `tito nbgrader generate` first"))
 
 
 def _lock(c):
@@ -767,7 +621,7 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
         job_files.append(str(job_file))
     shutil.rmtree(work)
     log = open(job.base / "runner.log", "wb")
-    job.proc = subprocess.Popen([sys.executable, "-m", "tito.sandbox", *job_files], cwd=job.base,
+    job.proc = subprocess.Popen([sys.executable, "-m", "tito.grading.sandbox", *job_files], cwd=job.base,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=sandbox.die_with_parent)
     log.close()
@@ -788,9 +642,9 @@ def _finish(job, c, aid, exp, limits, report, progress):
         _crash_point("result")
         out.isolated, out.sandbox = run.get("isolated", True), run.get("sandbox", "bwrap")
         out.tampering += run.get("tampering", [])
-        out.notes += cell_notes(job.prepared.notebook, run, limits)
+        out.notes += feedback.cell_notes(job.prepared.notebook, run, limits)
         nbc = job.prepared.notebook["cells"]
-        out.timeouts = [(_meta(nbc[r["index"]]) or {}).get("grade_id") for r in run.get("cells", [])
+        out.timeouts = [(nbgrader_meta(nbc[r["index"]]) or {}).get("grade_id") for r in run.get("cells", [])
                         if r["status"] == "timeout" and r["index"] in job.prepared.graded]
         out.import_errors = [f"{r.get('ename')}: {r.get('evalue')}" for r in run.get("cells", [])
                              if r.get("ename") in ("ModuleNotFoundError", "ImportError")
@@ -799,7 +653,7 @@ def _finish(job, c, aid, exp, limits, report, progress):
             out.notes.append("tinytorch failed to import while grading (the grading environment is broken): "
                              + out.import_errors[0])
         graded_nb, scores = decide(job.prepared, run, exp, limits)
-        feedback_nb = feedback_notebook(job.prepared, shown, run, scores, exp, limits)
+        feedback_nb = feedback.feedback_notebook(job.prepared, shown, run, scores, exp, limits)
         kind = run["outcome"]
         if kind == "completed":
             out.outcome = TAMPERING if out.tampering else GRADED
@@ -829,11 +683,11 @@ def _finish(job, c, aid, exp, limits, report, progress):
     dest.mkdir(parents=True, exist_ok=True)
     if graded_nb is not None:
         # the instructor's copy of the graded run (outputs of the hidden tests): never part of the feedback
-        graded_nb["cells"].insert(0, _summary_cell(out, out.summary_lines()))
+        graded_nb["cells"].insert(0, feedback.summary_cell(out, out.summary_lines()))
         _write_atomic(dest / GRADED_RUN_NAME, nbformat.writes(nbformat.from_dict(graded_nb)) + "\n")
-        lines = student_lines(out, job.prepared, run, shown, limits)
+        lines = feedback.student_lines(out, job.prepared, run, shown, limits)
         if out.outcome != GRADED or lines:
-            feedback_nb["cells"].insert(0, _summary_cell(out, lines))
+            feedback_nb["cells"].insert(0, feedback.summary_cell(out, lines))
         _write_atomic(dest / f"{aid}.ipynb", nbformat.writes(nbformat.from_dict(feedback_nb)) + "\n")
     else:
         for name in (f"{aid}.ipynb", GRADED_RUN_NAME):   # an earlier grade of an older submission no longer applies
@@ -864,42 +718,19 @@ def _read_run(job, which, notebook):
     return base | {"outcome": "error", "detail": f"the grading runner failed: {tail or 'no result'}"}
 
 
-def student_lines(out, prepared, run, shown, limits):
-    """The lines of the summary the student sees. Only what the grader wrote itself, or what came from the feedback
-    run: nothing here carries text from the kernel in which the hidden tests ran."""
-    lines = list(prepared.tampering)
-    if run.get("tampering"):
-        lines += shown.get("tampering") or ["the notebook changed what the tests rely on (put back for the tests)"]
-    lines += prepared.notes + cell_notes(prepared.notebook, run, limits)
-    if out.import_errors:
-        lines.append("tinytorch failed to import while grading: a problem of the grading environment, not of this "
-                     "notebook (your instructor will regrade it)")
-    return lines
-
-
-def feedback_notebook(prepared, shown, run, scores, exp, limits):
-    """The notebook the student sees: the feedback run's outputs (visible tests only), and for a graded cell that
-    lost points in the graded run without showing why here, an explicit error in the grader's words."""
-    nb = shown["notebook"]
-    by_index = {c["index"]: c for c in run.get("cells", [])}
-    for i in prepared.graded:
-        cell = nb["cells"][i]
-        score, most = scores.get((_meta(cell) or {}).get("grade_id"), (None, None))
-        if score is None or not most or score >= most:
-            continue
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            continue
-        status = by_index.get(i, {}).get("status", "not-run")
-        if status in ("ok", "error"):
-            ename, text = "HiddenTestFailed", "this cell's hidden tests did not pass (they are not shown)"
-        else:
-            ename, text = SYNTHETIC.get(status, SYNTHETIC["error"])
-            text = text.format(why="the graded run stopped before it", **asdict(limits))
-        cell["outputs"].append({"output_type": "error", "ename": ename, "evalue": text, "traceback": [f"{ename}: {text}"]})
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"] = [_scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
-    return nb
+def reference_package_problem(root):
+    "Why the reference tinytorch cannot be graded against (None when it imports from this checkout)."
+    code = "import tinytorch, os; print(os.path.dirname(os.path.abspath(tinytorch.__file__)))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.expanduser("~"))
+    if proc.returncode:
+        return ("the reference tinytorch is not importable by the grading kernel: "
+                f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'unknown error'}; "
+                f"install it with `pip install -e {root}`")
+    where = Path(proc.stdout.strip())
+    if where != (Path(root) / "tinytorch").resolve():
+        return (f"the grading kernel imports tinytorch from {where}, not from this checkout ({root}): "
+                f"install the reference with `pip install -e {root}`")
+    return None
 
 
 def _student_import(rec, exp):
@@ -907,31 +738,11 @@ def _student_import(rec, exp):
     return any(name in str(rec.get("evalue")) for name in exp.hidden_modules)
 
 
-def cell_notes(nb, run, limits):
-    "What went wrong in individual cells, in words (limits hit, sys.exit, memory)."
-    notes = []
-    for rec in run.get("cells", []):
-        i = rec["index"]
-        cell = nb["cells"][i] if i < len(nb["cells"]) else {}
-        name = f"cell {(_meta(cell) or {}).get('grade_id') or f'#{i}'}"
-        if rec["status"] == "timeout":
-            notes.append(f"{name}: stopped by the {limits.cell_timeout} s time limit per cell")
-        elif rec["status"] == "output-limit" or rec.get("ename") == "OutputLimitExceeded":
-            notes.append(f"{name}: printed more than the {limits.output_kb} KB output limit and was stopped")
-        elif rec["status"] == "output-lost":
-            notes.append(f"{name}: its output was too large to receive")
-        elif rec.get("ename") == "SystemExit":
-            notes.append(f"{name}: the code called sys.exit() (SystemExit); the cells after it still ran")
-        elif rec.get("ename") == "MemoryError":
-            notes.append(f"{name}: MemoryError (the memory limit is {limits.memory_mb} MB)")
-    return notes
-
-
 def _unchanged_solutions(nb):
     from nbgrader.utils import compute_checksum
     names = []
     for cell in nb["cells"]:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         if meta and meta.get("solution") and meta.get("checksum"):
             node = nbformat.from_dict({k: v for k, v in cell.items() if k != "outputs"} | (
                 {"outputs": []} if cell["cell_type"] == "code" else {}))
@@ -940,89 +751,3 @@ def _unchanged_solutions(nb):
     return names
 
 
-def _summary_cell(out, details):
-    "A note at the top of a graded notebook saying how grading went: the outcome, then `details`."
-    head = {GRADED: "Graded.", TAMPERING: "Graded, but tampering was detected (see below).",
-            NOT_GRADED: f"Not fully graded: {out.reason}."}[out.outcome]
-    lines = [f"**Autograder:** {head}"]
-    lines += [f"- {x}" for x in ([out.detail] if out.detail else []) + list(details)]
-    return {"cell_type": "markdown", "metadata": {}, "source": "\n".join(lines), "id": "tito-autograde-summary"}
-
-
-# ---------------------------------------------------------------------------------------------- report / backup
-
-REPORT_FIELDS = ["student", "assignment", "outcome", "reason", "score", "max_score", "seconds", "isolated", "details"]
-
-
-def report_rows(root, override=None, assignment=None):
-    "One row per student of the assignment: from each submission's state file and the gradebook."
-    from nbgrader.api import MissingEntry
-    c = grading.open_course(root, override)
-    aid = _assignment_id(c, assignment)
-    students = {d.parent.name for d in (c.dir / "submitted").glob(f"*/{aid}") if d.is_dir()}
-    scores, max_score = {}, 0.0
-    if (c.dir / "gradebook.db").is_file():
-        with _gradebook(c) as gb:
-            students |= {s.id for s in gb.students}
-            try:
-                max_score = float(gb.find_assignment(aid).max_code_score or 0)
-            except MissingEntry:
-                pass
-            for s in list(students):
-                with contextlib.suppress(MissingEntry):
-                    sub = gb.find_submission(aid, s)
-                    scores[s] = (float(sub.code_score or 0), float(sub.max_code_score or 0))
-    rows = []
-    for s in sorted(students):
-        state = read_state(c, s, aid)
-        folder = c.submitted(s, aid)
-        if state is None:
-            if folder.is_dir():
-                row = {"outcome": "pending", "reason": "", "details": "not autograded yet (or its run was interrupted)"}
-            else:
-                row = {"outcome": NOT_GRADED, "reason": "missing notebook", "details": "nothing submitted"}
-            row.update(seconds="", isolated="")
-        else:
-            stale = folder.is_dir() and submission_digest(folder) != state.digest
-            row = {"outcome": state.outcome, "reason": state.reason, "seconds": state.seconds,
-                   "isolated": "yes" if state.isolated else "NO",
-                   "details": ("a newer submission awaits grading; " if stale else "") + state.summary()}
-        score, mx = scores.get(s, (0.0, max_score))
-        row.update(student=s, assignment=aid, score=round(score, 4), max_score=round(mx or max_score, 4))
-        rows.append({k: row.get(k, "") for k in REPORT_FIELDS})
-    return rows
-
-
-def write_report(root, override=None, assignment=None, out=None):
-    "Write the report CSV (default course/reports/NN_name.csv); returns (path, rows)."
-    rows = report_rows(root, override, assignment)
-    c = grading.open_course(root, override)
-    path = Path(out) if out else c.dir / "reports" / f"{_assignment_id(c, assignment)}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    return path, rows
-
-
-def backup_gradebook(root, override=None, out=None):
-    """Copy the gradebook with SQLite's online backup API (consistent even while grading writes to it);
-    returns (path, integrity check result)."""
-    import sqlite3
-    c = grading.open_course(root, override)
-    src = c.dir / "gradebook.db"
-    if not src.is_file():
-        raise CourseError(f"no gradebook at {src}")
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path(out) if out else c.dir / "backups" / f"gradebook-{stamp}.db"
-    if path.exists():
-        raise CourseError(f"{path} exists: choose another --out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with contextlib.closing(sqlite3.connect(f"file:{src}?mode=ro", uri=True)) as s, \
-            contextlib.closing(sqlite3.connect(tmp)) as d:
-        s.backup(d)
-        check = d.execute("PRAGMA integrity_check").fetchone()[0]
-    os.replace(tmp, path)
-    return path, check

@@ -1,4 +1,4 @@
-"""Code that runs INSIDE a grading kernel: `tito.sandbox` sends this file's text to the kernel before the
+"""Code that runs INSIDE a grading kernel: `sandbox.py` sends this file's text to the kernel before the
 first cell of a submission (it is never imported by the grader itself).
 
 `install(key, aliases)` takes a snapshot, before any student code runs, of what the graded tests rely on:
