@@ -256,10 +256,11 @@ def load_equivalent(path=EQUIVALENT_FILE):
     return {(str(e["module"]), e["operator"], e["line"].strip(), e["mutated"].strip()): e["reason"] for e in entries}
 
 
-def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, operators=OPERATORS):
+def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, operators=OPERATORS, functions=None):
     """Run every mutant of the module source at `path` against its graded cells.
 
     Returns a dict: module, baseline (grade_id -> passed), mutants (list of Mutant), seconds.
+    `functions` (names) keeps only the mutants inside those functions, to re-check a fix quickly.
     """
     path = Path(path).resolve()
     module = module or path.parent.name.split("_")[0]
@@ -283,7 +284,7 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
         limit = timeout or max(60.0, 3 * (time.perf_counter() - started))
 
         # 2. Mutants, forked at the cell they change.
-        mutants = find_mutants(text, operators)
+        mutants = [m for m in find_mutants(text, operators) if not functions or m.function in functions]
         by_cell = {}
         for i, m in enumerate(mutants):
             reason = equivalent.get((module, *m.key))
@@ -384,9 +385,12 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--show-unpointed", action="store_true",
                         help="also list killed mutants whose failing assertion does not name the function changed")
+    parser.add_argument("--functions", help="only mutants inside these functions (comma-separated names)")
     args = parser.parse_args(argv)
+    functions = set(args.functions.split(",")) if args.functions else None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `kill` runs the cleanup that ends the children
-    results = [mutate_module(module_source(ROOT, n), jobs=args.jobs, timeout=args.timeout) for n in args.modules]
+    results = [mutate_module(module_source(ROOT, n), jobs=args.jobs, timeout=args.timeout, functions=functions)
+               for n in args.modules]
     rows = report(results, show_unpointed=args.show_unpointed)
     if args.json:
         Path(args.json).write_text(json.dumps(
