@@ -69,12 +69,22 @@ class Mutant:
     mutated_line: str
     status: str = "pending"   # killed | survived | equivalent
     lost: list = field(default_factory=list)  # graded cells that lost points
+    message: str = ""         # the error of the first graded cell that lost its points
+    function: str = ""        # the function the change is in
     reason: str = ""          # why it is equivalent
 
     @property
     def key(self):
         "How bench/mutation_equivalent.yaml names this mutant: operator and the line before and after."
         return (self.operator, self.original_line.strip(), self.mutated_line.strip())
+
+    @property
+    def points_at_function(self):
+        """Whether the failure a killed mutant causes leads the student to the function it changed: an assertion
+        whose message names it, or an error raised while running it (its traceback shows the function)."""
+        if self.status != "killed":
+            return False
+        return not self.message.startswith("AssertionError") or bool(self.function and self.function in self.message)
 
     def diff(self, name):
         old, new = self.original_line.rstrip("\n"), self.mutated_line.rstrip("\n")
@@ -126,7 +136,8 @@ def find_mutants(text, operators=OPERATORS):
                 changed = mutated.splitlines(keepends=True)
                 at = next((i for i, (a, b) in enumerate(zip(original, changed)) if a != b), line - 1)
                 mutants.append(Mutant(name, occurrence, first_line + at, k, mutated, original[at],
-                                      changed[at] if at < len(changed) else ""))
+                                      changed[at] if at < len(changed) else "",
+                                      function=enclosing_function(cell.source, at + 1) or ""))
     return sorted(mutants, key=lambda m: (m.line, m.operator, m.occurrence))
 
 
@@ -137,17 +148,28 @@ def code_cells(text):
 
 
 def _run_from(cells, start, namespace, filename, stop_on_loss, must_pass):
-    """Run cells[start:] in `namespace`; {grade_id: passed} for the graded ones. Stops at the first graded
-    cell in `must_pass` that fails when `stop_on_loss` (a mutant is killed by then)."""
+    """Run cells[start:] in `namespace`; {grade_id: error or None} for the graded ones. Stops at the first
+    graded cell in `must_pass` that fails when `stop_on_loss` (a mutant is killed by then)."""
     from tito.cellrunner import run_cells
     graded = {}
     for offset, cell in enumerate(cells[start:]):
         (result,) = run_cells([cell], filename, namespace=namespace, first_index=start + offset)
         if result["graded"]:
-            graded[result["grade_id"]] = result["passed"]
-            if stop_on_loss and not result["passed"] and result["grade_id"] in must_pass:
+            graded[result["grade_id"]] = result["error"]
+            if stop_on_loss and result["error"] is not None and result["grade_id"] in must_pass:
                 break
     return graded
+
+
+def enclosing_function(cell_source, line):
+    "The name of the innermost `def` above 1-based `line` of a cell (the function a mutant changes)."
+    import re
+    name = None
+    for row in cell_source.splitlines()[:line]:
+        found = re.match(r"\s*def (\w+)", row)
+        if found:
+            name = found.group(1)
+    return name
 
 
 def _child(write_fd, work):
@@ -234,10 +256,11 @@ def load_equivalent(path=EQUIVALENT_FILE):
     return {(str(e["module"]), e["operator"], e["line"].strip(), e["mutated"].strip()): e["reason"] for e in entries}
 
 
-def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, operators=OPERATORS):
+def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, operators=OPERATORS, functions=None):
     """Run every mutant of the module source at `path` against its graded cells.
 
     Returns a dict: module, baseline (grade_id -> passed), mutants (list of Mutant), seconds.
+    `functions` (names) keeps only the mutants inside those functions, to re-check a fix quickly.
     """
     path = Path(path).resolve()
     module = module or path.parent.name.split("_")[0]
@@ -256,11 +279,12 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
         baseline = base_pool.wait_all()["baseline"]
         if baseline is None:
             raise RuntimeError(f"{path}: the reference cells crashed or ran longer than the timeout")
+        baseline = {gid: error is None for gid, error in baseline.items()}
         must_pass = {gid for gid, ok in baseline.items() if ok}
         limit = timeout or max(60.0, 3 * (time.perf_counter() - started))
 
         # 2. Mutants, forked at the cell they change.
-        mutants = find_mutants(text, operators)
+        mutants = [m for m in find_mutants(text, operators) if not functions or m.function in functions]
         by_cell = {}
         for i, m in enumerate(mutants):
             reason = equivalent.get((module, *m.key))
@@ -288,7 +312,8 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
             if graded is None:
                 m.status, m.lost = "killed", ["(crashed or timed out)"]
                 continue
-            m.lost = sorted(gid for gid in must_pass if gid in graded and not graded[gid])
+            lost = [gid for gid, error in graded.items() if gid in must_pass and error is not None]
+            m.lost, m.message = sorted(lost), (graded[lost[0]] if lost else "")
             m.status = "killed" if m.lost else "survived"
     finally:
         os.chdir(cwd)
@@ -304,26 +329,39 @@ def summary_row(result):
     survived = sum(m.status == "survived" for m in ms)
     equivalent = sum(m.status == "equivalent" for m in ms)
     score = killed / (killed + survived) if killed + survived else 1.0
+    pointed = sum(m.points_at_function for m in ms)
     return {"module": result["module"], "mutants": len(ms), "killed": killed, "survived": survived,
-            "equivalent": equivalent, "score": round(score, 3), "seconds": result["seconds"]}
+            "equivalent": equivalent, "score": round(score, 3), "pointed": pointed, "seconds": result["seconds"]}
 
 
-def report(results, out=sys.stdout):
+def report(results, out=sys.stdout, show_unpointed=False):
     "The table, then each module's survivors (with their diff) and equivalent mutants (with their reason)."
     rows = [summary_row(r) for r in results]
-    print("| module | mutants | killed | survived | equivalent | killed of non-equivalent | seconds |", file=out)
-    print("|---|---:|---:|---:|---:|---:|---:|", file=out)
+    print("| module | mutants | killed | survived | equivalent | killed of non-equivalent "
+          "| killed, failure points at the function | seconds |", file=out)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|", file=out)
     for row in rows:
         print(f"| {row['module']} | {row['mutants']} | {row['killed']} | {row['survived']} | {row['equivalent']} "
-              f"| {100 * row['score']:.1f}% | {row['seconds']} |", file=out)
+              f"| {100 * row['score']:.1f}% | {row['pointed']} | {row['seconds']} |", file=out)
     for r in results:
         name = Path(r["path"]).name
+        failing = sorted(gid for gid, ok in r["baseline"].items() if not ok)
+        if failing:
+            print(f"\n{r['module']}: WARNING the reference solution fails {failing}; these cells cannot kill mutants",
+                  file=out)
         survivors = [m for m in r["mutants"] if m.status == "survived"]
         equivalents = [m for m in r["mutants"] if m.status == "equivalent"]
         if survivors:
             print(f"\n{r['module']}: {len(survivors)} survived", file=out)
             for m in survivors:
                 print(m.diff(name), file=out)
+        unpointed = [m for m in r["mutants"] if m.status == "killed" and not m.points_at_function]
+        if show_unpointed and unpointed:
+            print(f"\n{r['module']}: {len(unpointed)} killed by an assertion that does not name the function changed",
+                  file=out)
+            for m in unpointed:
+                print(f"{m.diff(name)}\n  in {m.function or '?'}: {m.lost[0]}: {m.message.splitlines()[0][:160]}",
+                      file=out)
         if equivalents:
             print(f"\n{r['module']}: {len(equivalents)} equivalent", file=out)
             for m in equivalents:
@@ -345,10 +383,15 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default: 3x the reference run, >= 60)")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--show-unpointed", action="store_true",
+                        help="also list killed mutants whose failing assertion does not name the function changed")
+    parser.add_argument("--functions", help="only mutants inside these functions (comma-separated names)")
     args = parser.parse_args(argv)
+    functions = set(args.functions.split(",")) if args.functions else None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `kill` runs the cleanup that ends the children
-    results = [mutate_module(module_source(ROOT, n), jobs=args.jobs, timeout=args.timeout) for n in args.modules]
-    rows = report(results)
+    results = [mutate_module(module_source(ROOT, n), jobs=args.jobs, timeout=args.timeout, functions=functions)
+               for n in args.modules]
+    rows = report(results, show_unpointed=args.show_unpointed)
     if args.json:
         Path(args.json).write_text(json.dumps(
             [{**row, "survivors": [m.diff(Path(r["path"]).name) for m in r["mutants"] if m.status == "survived"]}

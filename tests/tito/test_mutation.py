@@ -22,7 +22,7 @@ TOY = textwrap.dedent('''\
     helper = 3 * 3  # outside the solution blocks: never mutated
 
     # %% nbgrader={"grade": true, "grade_id": "toy-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-    assert double(3) == 6
+    assert double(3) == 6, "double(3) must be 6"  # names the function, as every graded message should
     assert is_big(11) and not is_big(3)  # 10 itself is never tried: `>=` survives
     ''')
 
@@ -52,6 +52,7 @@ def test_a_mutant_is_killed_when_a_graded_cell_loses_points_and_survives_otherwi
     out = io.StringIO()
     (row,) = report([result], out)
     assert (row["mutants"], row["killed"], row["survived"], row["score"]) == (2, 1, 1, 0.5)
+    assert row["pointed"] == 1, "the killed mutant's failure names the function it changed (double)"
     assert "- return x > 10\n  + return x >= 10" in out.getvalue(), "survivors are shown with their diff"
 
 

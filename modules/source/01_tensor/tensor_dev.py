@@ -115,12 +115,12 @@ class Tensor:
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-dtype-policy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 t = Tensor([[1.0, 2.0], [3.0, 4.0]])
-assert isinstance(t.data, np.ndarray), "Tensor.data must be a numpy array"
-assert t.shape == (2, 2) and t.dtype == np.float32, f"floats become float32, got {t.dtype}"
-assert Tensor(np.zeros(3, dtype=np.float64)).dtype == np.float32, "float64 arrays become float32"
-assert Tensor([1, 2, 3]).dtype.kind == "i", "integers stay integers (they are indices)"
-assert Tensor([1.0], dtype=np.float64).dtype == np.float64, "an explicit dtype is kept"
-np.testing.assert_array_equal(np.asarray(t.data), [[1, 2], [3, 4]])
+assert isinstance(t.data, np.ndarray), "Tensor.__init__: Tensor.data must be a numpy array"
+assert t.shape == (2, 2) and t.dtype == np.float32, f"Tensor.__init__: floats become float32, got {t.dtype}"
+assert Tensor(np.zeros(3, dtype=np.float64)).dtype == np.float32, "Tensor.__init__: float64 arrays become float32"
+assert Tensor([1, 2, 3]).dtype.kind == "i", "Tensor.__init__: integers stay integers (they are indices)"
+assert Tensor([1.0], dtype=np.float64).dtype == np.float64, "Tensor.__init__: an explicit dtype is kept"
+np.testing.assert_array_equal(np.asarray(t.data), [[1, 2], [3, 4]], err_msg="Tensor.__init__ keeps the values")
 
 # %% [markdown]
 # ## 2. Creating tensors
@@ -175,8 +175,8 @@ z = zeros(2, 3)
 assert isinstance(z, Tensor) and z.shape == (2, 3) and z.dtype == np.float32
 np.testing.assert_array_equal(np.asarray(ones(4).data), np.ones(4))
 np.testing.assert_array_equal(np.asarray(full((2,), 7.0).data), [7.0, 7.0])
-assert arange(5).dtype.kind == "i" and arange(5).shape == (5,)
-np.testing.assert_array_equal(np.asarray(arange(1, 7, 2).data), [1, 3, 5])
+assert arange(5).dtype.kind == "i" and arange(5).shape == (5,), "arange(5): integers 0..4"
+np.testing.assert_array_equal(np.asarray(arange(1, 7, 2).data), [1, 3, 5], err_msg="arange(1, 7, 2)")
 a, b = randn(3, 4, seed=0), randn(3, 4, seed=0)
 assert a.shape == (3, 4) and a.dtype == np.float32
 np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
@@ -287,10 +287,11 @@ def __rtruediv__(self: Tensor, other): return elementwise(np.divide, other, self
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-arith-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 a, b = Tensor([1.0, 2.0, 3.0]), Tensor([4.0, 5.0, 6.0])
-for got, want in [(a + b, [5, 7, 9]), (a - b, [-3, -3, -3]), (a * b, [4, 10, 18]),
-                  (b / a, [4, 2.5, 2]), (a ** 2, [1, 4, 9]), (-a, [-1, -2, -3])]:
-    assert isinstance(got, Tensor) and got.shape == (3,), f"expected a Tensor of shape (3,), got {got!r}"
-    np.testing.assert_allclose(np.asarray(got.data), want)
+for name, got, want in [("__add__", a + b, [5, 7, 9]), ("__sub__", a - b, [-3, -3, -3]),
+                        ("__mul__", a * b, [4, 10, 18]), ("__truediv__", b / a, [4, 2.5, 2]),
+                        ("__pow__", a ** 2, [1, 4, 9]), ("__neg__", -a, [-1, -2, -3])]:
+    assert isinstance(got, Tensor) and got.shape == (3,), f"{name}: expected a Tensor of shape (3,), got {got!r}"
+    np.testing.assert_allclose(np.asarray(got.data), want, err_msg=name)
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-arith-scalars", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 a = Tensor([1.0, 2.0])

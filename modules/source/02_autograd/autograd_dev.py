@@ -89,11 +89,11 @@ def detach(self: Tensor):
 a = Tensor([1.0, 2.0], requires_grad=True)
 b = Tensor([3.0, 4.0])
 out = Tensor.from_op(a.data + b.data, (a, b), lambda g: (g, g))
-assert isinstance(out, Tensor) and out.requires_grad and out._parents == (a, b)
-assert not Tensor.from_op(b.data * 2, (b,), lambda g: (g,)).requires_grad, "no parent needs a gradient"
+assert isinstance(out, Tensor) and out.requires_grad and out._parents == (a, b), "from_op records the parents"
+assert not Tensor.from_op(b.data * 2, (b,), lambda g: (g,)).requires_grad, "from_op: no parent needs a gradient"
 with no_grad():
-    assert not Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "no_grad records nothing"
-assert Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "recording resumes after no_grad"
+    assert not Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "from_op: no_grad records nothing"
+assert Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, "from_op: recording resumes after no_grad"
 
 # %% [markdown]
 # ## 2. The backward pass
@@ -176,8 +176,8 @@ b = Tensor.from_op(a.data * 2, (a,), lambda g: (g * 2,))
 c = Tensor.from_op(a.data + b.data, (a, b), lambda g: (g, g))
 order = topo_sort(c)
 ids = [id(t) for t in order]  # compare by identity: == on Tensors is element-wise
-assert isinstance(order, list) and len(order) == 3 and set(ids) == {id(a), id(b), id(c)}, "a, b, c each once"
-assert ids.index(id(a)) < ids.index(id(b)) < ids.index(id(c)), "parents come before the nodes that use them"
+assert isinstance(order, list) and len(order) == 3 and set(ids) == {id(a), id(b), id(c)}, "topo_sort: a, b, c each once"
+assert ids.index(id(a)) < ids.index(id(b)) < ids.index(id(c)), "topo_sort: parents come before the nodes that use them"
 k = Tensor([5.0])  # a constant: needs no gradient, so topo_sort leaves it out
 d = Tensor.from_op(c.data + k.data, (c, k), lambda g: (g, g))
 assert id(k) not in {id(t) for t in topo_sort(d)}, "topo_sort: tensors that do not require a gradient are left out"
@@ -185,11 +185,11 @@ assert id(k) not in {id(t) for t in topo_sort(d)}, "topo_sort: tensors that do n
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-backward-accumulates", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # c = a + 2a: a is used twice, so its gradient is 1 + 2 = 3
 c.backward()
-assert isinstance(a.grad, Tensor) and a.grad.shape == (1,)
-np.testing.assert_allclose(np.asarray(a.grad.data), [3.0])
+assert isinstance(a.grad, Tensor) and a.grad.shape == (1,), "backward: a leaf's .grad is a Tensor of its shape"
+np.testing.assert_allclose(np.asarray(a.grad.data), [3.0], err_msg="backward: a is used twice, its gradients add up")
 c.backward()
-np.testing.assert_allclose(np.asarray(a.grad.data), [6.0], err_msg="leaf gradients accumulate across backward calls")
-assert b.grad is None, "only leaves keep .grad"
+np.testing.assert_allclose(np.asarray(a.grad.data), [6.0], err_msg="backward: leaf gradients accumulate across calls")
+assert b.grad is None, "backward: only leaves keep .grad"
 # A backward may return None for a parent: that parent gets nothing, and backward goes on with the others.
 p = Tensor([1.0], requires_grad=True)
 q = Tensor.from_op(p.data * 2, (p,), lambda g: (g * 2,))
@@ -384,16 +384,21 @@ np.testing.assert_array_equal(x.data, [1.0, -2.0, 3.0], err_msg="numerical_grad 
 x = Tensor([1.0, -2.0, 3.0], requires_grad=True)
 y = x * x + x           # dy/dx = 2x + 1
 y.backward(np.ones(3))  # a gradient for each output element (sum() comes in section 4)
-assert isinstance(x.grad, Tensor) and x.grad.shape == (3,)
-np.testing.assert_allclose(np.asarray(x.grad.data), [3.0, -3.0, 7.0])
+assert isinstance(x.grad, Tensor) and x.grad.shape == (3,), "backward: x.grad is a Tensor of x's shape"
+np.testing.assert_allclose(np.asarray(x.grad.data), [3.0, -3.0, 7.0],
+                           err_msg="x * x + x: the backward of __mul__ and __add__, summed where x is used twice")
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-arith-grads", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(1)
 a = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
 b = Tensor(rng.uniform(0.5, 2, (3, 4)), dtype=np.float64, requires_grad=True)
-for f in [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
-          lambda a, b: a ** 3 - 2 * b, lambda a, b: -a + 1 / b]:
-    assert gradcheck(f, a, b)
+for name, f in [("__add__", lambda a, b: a + b), ("__sub__", lambda a, b: a - b), ("__mul__", lambda a, b: a * b),
+                ("__truediv__", lambda a, b: a / b), ("__pow__ and __sub__", lambda a, b: a ** 3 - 2 * b),
+                ("__neg__ and __rtruediv__", lambda a, b: -a + 1 / b)]:
+    try:
+        gradcheck(f, a, b)
+    except AssertionError as err:
+        raise AssertionError(f"backward of {name}: {err}") from None
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-broadcast-grads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.ones((4, 3)), requires_grad=True)
@@ -511,10 +516,15 @@ def max(self: Tensor, axis=None, keepdims=False):
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-reduction-tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(3)
 x = Tensor(rng.standard_normal((3, 4, 2)), dtype=np.float64, requires_grad=True)
-for f in [lambda x: x.sum(), lambda x: x.sum(axis=1), lambda x: x.sum(axis=(0, 2), keepdims=True),
-          lambda x: x.mean(), lambda x: x.mean(axis=-1), lambda x: x.mean(axis=0, keepdims=True),
-          lambda x: x.max(), lambda x: x.max(axis=1), lambda x: x.max(axis=2, keepdims=True)]:
-    assert gradcheck(f, x)
+for name, f in [("sum", lambda x: x.sum()), ("sum", lambda x: x.sum(axis=1)),
+                ("sum", lambda x: x.sum(axis=(0, 2), keepdims=True)), ("mean", lambda x: x.mean()),
+                ("mean", lambda x: x.mean(axis=-1)), ("mean", lambda x: x.mean(axis=0, keepdims=True)),
+                ("max", lambda x: x.max()), ("max", lambda x: x.max(axis=1)),
+                ("max", lambda x: x.max(axis=2, keepdims=True))]:
+    try:
+        gradcheck(f, x)
+    except AssertionError as err:
+        raise AssertionError(f"backward of {name}: {err}") from None
 t = Tensor([1.0, 3.0, 3.0], requires_grad=True)
 t.max().backward()
 np.testing.assert_allclose(np.asarray(t.grad.data), [0.0, 0.5, 0.5], err_msg="ties share the gradient")
@@ -593,9 +603,11 @@ def log(self: Tensor):
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-exp-log-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.random.default_rng(5).uniform(0.5, 2.0, (3, 2)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x: x.exp(), x)
-assert gradcheck(lambda x: x.log(), x)
-assert gradcheck(lambda x: (x * 2).exp().log(), x)
+for name, f in [("exp", lambda x: x.exp()), ("log", lambda x: x.log()), ("exp and log", lambda x: (x * 2).exp().log())]:
+    try:
+        gradcheck(f, x)
+    except AssertionError as err:
+        raise AssertionError(f"backward of {name}: {err}") from None
 
 # %% [markdown]
 # ## 5. Deep graphs, and turning the graph off
