@@ -32,3 +32,22 @@ def test_importing_every_module_needs_only_the_runtime_requirements():
     assert third_party <= RUNTIME_REQUIREMENTS, (
         f"importing tinytorch loads {sorted(third_party - RUNTIME_REQUIREMENTS)}: import course tools "
         f"(pytest, nbdev, matplotlib, ...) inside the function that needs them, not at module level")
+
+
+# Helpers a module exports for its own (and later modules') use, via nbdev's `#| exporti`: importable by name,
+# but not what `from tinytorch... import *` hands a user.
+INTERNAL = {
+    "tinytorch.core.profiling": ["ELEMENTWISE", "REDUCTIONS", "MOVEMENT", "PER_ELEMENT", "RENAMES", "clean_name",
+                                 "flop_key"],
+    "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version"],
+    "tinytorch.models.tinygpt": ["RESIDUAL_OUTPUTS", "init_gpt_weights", "cache_length"],
+}
+
+
+def test_internal_helpers_stay_out_of_all():
+    import importlib
+    for name, helpers in INTERNAL.items():
+        module = importlib.import_module(name)
+        public = set(module.__all__)
+        assert not public & set(helpers), f"{name}.__all__ lists internal helpers {sorted(public & set(helpers))}"
+        assert all(hasattr(module, h) for h in helpers), f"{name} no longer defines one of {helpers}"
