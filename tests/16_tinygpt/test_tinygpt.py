@@ -319,3 +319,16 @@ def test_fit_respects_a_time_budget_and_logs_progress():
     assert any("time budget" in line for line in lines)
     assert any(line.startswith("[") and "tok/s" in line and "loss" in line for line in lines)
     assert tr.history["val_step"][-1] == tr.step, "the last step is evaluated"
+
+
+def test_the_language_model_trainer_steps_with_08s_trainer():
+    from tinytorch.core.training import Trainer
+    assert issubclass(LanguageModelTrainer, Trainer), "one training loop: 16 specialises 08's Trainer"
+    model = small()
+    tr = LanguageModelTrainer(model, np.arange(3000) % 17, context=16, batch_size=4, total_steps=20,
+                              warmup_steps=5, lr=1e-2, grad_clip=1e-3, log=None)
+    tr.train_step()
+    norm = math.sqrt(sum(float(np.sum(p.grad.data.astype(np.float64) ** 2)) for p in model.parameters()))
+    assert norm <= 1e-3 * (1 + 1e-4), f"the step clips the global gradient norm to grad_clip, got {norm}"
+    tr.optimizer.lr = 0.5
+    assert all(o.lr == 0.5 for o in tr.optimizers), "setting the group's rate sets every optimiser's"

@@ -2,8 +2,7 @@
 
 # %% auto #0
 __all__ = ['predictions', 'accuracy', 'confusion_matrix', 'progress_line', 'in_notebook', 'Progress', 'EarlyStopping',
-           'save_checkpoint', 'load_checkpoint', 'module_generators', 'deterministic', 'split_loader', 'Trainer',
-           'plot_history']
+           'save_checkpoint', 'load_checkpoint', 'module_generators', 'split_loader', 'Trainer', 'plot_history']
 
 # %% ../../modules/source/08_training/training_dev.py #08-training-imports
 import os
@@ -149,7 +148,7 @@ def module_generators(model):
         found += module_generators(child)
     return found
 
-# %% ../../modules/source/08_training/training_dev.py #08-training-trainer
+# %% ../../modules/source/08_training/training_dev.py #08-training-deterministic
 def deterministic(transform):
     "`transform` without its random steps (for validation data): random transforms have an `rng`."
     if transform is None or isinstance(getattr(transform, "rng", None), np.random.Generator):
@@ -159,6 +158,7 @@ def deterministic(transform):
         return Compose(kept) if kept else None
     return transform
 
+# %% ../../modules/source/08_training/training_dev.py #08-training-trainer
 def split_loader(loader, fraction, seed=0):
     "(train, validation) loaders from `loader`'s dataset; validation is unshuffled, without random transforms."
     if not 0 < fraction < 1:

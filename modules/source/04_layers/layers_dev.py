@@ -589,6 +589,13 @@ assert (np.asarray(Dropout(1.0)(x).data) == 0).all()
 # On disk we use numpy's `.npz`, a zip of `.npy` arrays: portable, no pickle, one named
 # entry per parameter.
 
+# %% nbgrader={"grade": false, "grade_id": "04-layers-npz-path", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+def npz_path(path):
+    "`path` with the `.npz` suffix numpy adds when saving."
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
 # %% nbgrader={"grade": false, "grade_id": "04-layers-state-dict", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 @patch
@@ -616,11 +623,6 @@ def load_state_dict(self: Module, state, strict=True):
             params[name].data[...] = value
     ### END SOLUTION
     return self
-
-def npz_path(path):
-    "`path` with the `.npz` suffix numpy adds when saving."
-    path = Path(path)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 @patch
 def save(self: Module, path):

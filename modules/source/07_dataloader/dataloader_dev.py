@@ -70,12 +70,14 @@ from tinytorch.core.tensor import Tensor
 # Fields are numpy arrays inside the loader; the `DataLoader` turns them into Tensors at the
 # very end.
 
-# %% nbgrader={"grade": false, "grade_id": "07-dataloader-dataset", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-as-array", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
 def as_array(x):
     "The numpy array behind `x` (a Tensor's data, or `np.asarray(x)`)."
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-dataset", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 class Dataset:
     "N examples: `len(ds)`, `ds[i]` -> a tuple of fields, and `get_batch(indices)` -> a tuple of stacked arrays."
 
@@ -234,8 +236,8 @@ assert not np.array_equal(ty, np.arange(80)), "the split is random, not the firs
 # epochs differ from each other, and a second loader with the same seed produces the very
 # same sequence of epochs.
 
-# %% nbgrader={"grade": false, "grade_id": "07-dataloader-loader", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-generators", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
 def generators(obj):
     "The numpy random generators `obj` draws from: its `.rng`, and those of the transforms it composes."
     found = [obj.rng] if isinstance(getattr(obj, "rng", None), np.random.Generator) else []
@@ -243,6 +245,8 @@ def generators(obj):
         found += generators(part)
     return found
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-loader", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 class DataLoader:
     "Batches of Tensors from a dataset: optional shuffling (a new permutation each epoch, seeded) and transform."
 
@@ -569,14 +573,16 @@ np.testing.assert_array_equal(np.asarray(yb.data), [0, 1, 2, 3])  # the transfor
 # A missing or damaged file raises `DataError`, whose message names the file and the command
 # that fixes it.
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-fetch-hint", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+def fetch_hint(name):
+    "How to get dataset `name`."
+    return f"run `tito data fetch {name}` (it downloads and verifies the files; `tito data status` shows what is there)"
+
 # %% nbgrader={"grade": false, "grade_id": "07-dataloader-data-dir", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class DataError(Exception):
     "A dataset file is missing or damaged; the message names the file and the command that fixes it."
-
-def fetch_hint(name):
-    "How to get dataset `name`."
-    return f"run `tito data fetch {name}` (it downloads and verifies the files; `tito data status` shows what is there)"
 
 def data_dir():
     "The data folder: $TINYTORCH_DATA if set, else ~/.cache/tinytorch."
@@ -616,10 +622,12 @@ finally:
 # The labels are one byte each; we return them as `int64`, the dtype loss functions and
 # fancy indexing expect for class indices.
 
-# %% nbgrader={"grade": false, "grade_id": "07-dataloader-idx", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-idx-types", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-idx", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def write_idx(path, array):
     "Write `array` as an IDX file (gzipped when `path` ends in .gz): for tests and small experiments."
     array = np.asarray(array)
@@ -709,8 +717,8 @@ else:
 # got: images `(N, 28, 28)` uint8, as many labels as images, labels in 0..9. It accepts the
 # files gzipped (as published) or already unpacked.
 
-# %% nbgrader={"grade": false, "grade_id": "07-dataloader-mnist", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-mnist-files", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
@@ -719,6 +727,8 @@ def find_file(folder, name):
     gz, plain = Path(folder) / f"{name}.gz", Path(folder) / name
     return plain if not gz.exists() and plain.exists() else gz
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-mnist", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def load_mnist(split="train", root=None):
     "MNIST `split` ('train' or 'test'): uint8 images (N, 28, 28) and int64 labels (N,), from root/mnist."
     if split not in MNIST_FILES:
@@ -794,10 +804,13 @@ else:
 # A systems note: unpickling runs code named in the file, so only unpickle files you trust,
 # like ones `tito data fetch` downloaded and verified against the published checksum.
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-cifar-files", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+
 # %% nbgrader={"grade": false, "grade_id": "07-dataloader-cifar", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
 
 def read_cifar_batch(path):
     "One CIFAR-10 python batch: uint8 images (N, 3, 32, 32) and int64 labels (N,); DataError if missing or corrupt."

@@ -384,8 +384,8 @@ for bad, error in [("broken.ckpt", ValueError), ("missing.ckpt", FileNotFoundErr
 # Both report the **mean over examples**: a batch's mean loss and metrics are weighted by its
 # size, so a short last batch counts for what it holds.
 
-# %% nbgrader={"grade": false, "grade_id": "08-training-trainer", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "08-training-deterministic", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
 def deterministic(transform):
     "`transform` without its random steps (for validation data): random transforms have an `rng`."
     if transform is None or isinstance(getattr(transform, "rng", None), np.random.Generator):
@@ -395,6 +395,8 @@ def deterministic(transform):
         return Compose(kept) if kept else None
     return transform
 
+# %% nbgrader={"grade": false, "grade_id": "08-training-trainer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def split_loader(loader, fraction, seed=0):
     "(train, validation) loaders from `loader`'s dataset; validation is unshuffled, without random transforms."
     if not 0 < fraction < 1:

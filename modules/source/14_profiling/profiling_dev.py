@@ -97,7 +97,8 @@ import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable o
 # (`LayerNorm.forward` → `layernorm`, `log_softmax` → `logsoftmax`).
 
 # %% nbgrader={"grade": false, "grade_id": "14-profiling-names", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+#| exporti
+# internal (op-name tables and the helpers op_flops uses): importable, not part of the module's `__all__`
 ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "pow", "relu", "dropout", "maximum", "minimum", "where"}
 REDUCTIONS = {"sum", "mean", "max", "min", "maxpool2d", "avgpool2d"}
 MOVEMENT = {"reshape", "transpose", "getitem", "embedding", "concat", "stack", "pad"}

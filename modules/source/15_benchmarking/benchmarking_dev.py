@@ -416,7 +416,8 @@ else:
 # `environment()` collects all of it in a JSON-ready dict, with a UTC timestamp.
 
 # %% nbgrader={"grade": false, "grade_id": "15-benchmarking-env-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+#| exporti
+# internal (what `environment` reads): importable, not part of the module's `__all__`
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 

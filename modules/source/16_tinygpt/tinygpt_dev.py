@@ -94,7 +94,8 @@ from tinytorch.core.training import Trainer, load_checkpoint, module_generators,
 # Section 4 explains why; for now, pass `cache=` through to each block.
 
 # %% nbgrader={"grade": false, "grade_id": "16-tinygpt-init-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+#| exporti
+# internal (TinyGPT's initialisation and cache-length helpers): importable, not part of the module's `__all__`
 RESIDUAL_OUTPUTS = ("attn.proj.weight", "ffn.fc2.weight")  # the matrices that write into the residual stream
 
 
