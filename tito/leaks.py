@@ -29,6 +29,8 @@ COMMON = {
                                          "(initialisers, dropout, sampling) needs it as much as 01's randn",
     "os.replace(tmp, path)": "the last step of every atomic file write; tito writes its own files that way",
     "return fn(*args, **kwargs)": "the body of every pass-through wrapper",
+    "return Tensor.from_op(out, (x,), backward)": "the last line of every one-input op since 02 (its prose teaches "
+                                                   "it); given code of later ops ends the same way",
 }
 _GRADE_ID = re.compile(r"^[\w-]+$")
 
