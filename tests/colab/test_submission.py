@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tito import course as course_lib
-from tito import edition, grading, submission
+from tito import edition, submission
+from tito.grading import course as course_folder, pipeline
 from tito.cli import app
 from tito.course import CourseError
 
