@@ -39,8 +39,12 @@ def run_inline(root, module, timeout=900):
     path = module.source or module.notebook
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        proc = subprocess.run([sys.executable, "-m", "tito.cellrunner", str(path), "--json", str(out)],
-                              env=course_env(root), capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "tito.cellrunner", str(path), "--json", str(out)],
+                                  env=course_env(root), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:  # e.g. a loop that never ends: a result, not a crash of tito
+            return {"earned": 0, "possible": 0, "failed": [{"grade_id": None, "error":
+                    f"the module did not finish within {timeout} s (an endless loop, or a machine far too busy)"}]}
         if not out.is_file():
             return {"earned": 0, "possible": 0, "failed": [{"grade_id": None, "error":
                     f"the module did not run to the end (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"}]}
@@ -52,8 +56,11 @@ def run_pytest(root, module, timeout=1800):
     tests = module.tests_dir(root)
     if not tests.is_dir():
         return False, f"no tests folder {tests.relative_to(root)}"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider"],
-                          cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider"],
+                              cwd=root, env=course_env(root), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"pytest did not finish within {timeout} s"
     counts = [l.strip("= ") for l in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|error|skipped)", l)]
     summary = counts[-1] if counts else (proc.stdout + proc.stderr).strip()[-500:]
     return proc.returncode == 0, summary
