@@ -47,8 +47,12 @@ def run_inline(root, module, timeout=900):
     path = module.source or module.notebook
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        proc = subprocess.run([sys.executable, "-m", "tito.cellrunner", str(path), "--json", str(out)],
-                              env=course_env(root), capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "tito.cellrunner", str(path), "--json", str(out)],
+                                  env=course_env(root), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:  # e.g. a loop that never ends: a result, not a crash of tito
+            return {"earned": 0, "possible": 0, "failed": [{"grade_id": None, "error":
+                    f"the module did not finish within {timeout} s (an endless loop, or a machine far too busy)"}]}
         if not out.is_file():
             return {"earned": 0, "possible": 0, "failed": [{"grade_id": None, "error":
                     f"the module did not run to the end (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"}]}
@@ -118,10 +122,14 @@ def run_pytest(root, module, timeout=1800):
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
         # a file that fails to import must not hide the other files' results
-        proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider", "-q", "--color=no",
-                               f"--rootdir={root}", f"--junitxml={report}",
-                               "--continue-on-collection-errors"],
-                              cwd=root, env=plain_env(root), capture_output=True, text=True, timeout=timeout)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "pytest", str(tests), "-p", "no:cacheprovider", "-q",
+                                   "--color=no", f"--rootdir={root}", f"--junitxml={report}",
+                                   "--continue-on-collection-errors"],
+                                  cwd=root, env=plain_env(root), capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"pytest did not finish within {timeout} s", [
+                {"test": str(tests.relative_to(root)), "error": f"the suite ran past its time limit of {timeout} s"}]
         if not report.is_file():  # pytest itself could not start (a bad option, a broken conftest, ...)
             return False, "pytest did not run", [{"test": str(tests.relative_to(root)),
                                                     "error": brief((proc.stderr or proc.stdout).strip(), lines=6)}]
