@@ -40,7 +40,12 @@ def parse_args(argv=None):
     p.add_argument("--json", default=None, help="write the results as JSON here")
     p.add_argument("--profile", action="store_true", help="print module 14's profile of one tinytorch step")
     p.add_argument("--skip-generation", action="store_true")
-    return p.parse_args(argv)
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: time each step by this thread's CPU time (needs --threads 1; steadier on a shared machine)")
+    args = p.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        p.error("--clock cpu measures one thread's CPU time: use it with --threads 1")
+    return args
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
@@ -210,8 +215,10 @@ def main(args):
     print(env_line(env) + f"; torch {torch.__version__} with {torch.get_num_threads()} threads; "
           f"freed memory kept by glibc: {kept}")
     tiny, ids, tiny_step, torch_step, losses = step_functions(args.batch, args.context)
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    print(f"clock: {args.clock} time")
     cmp = compare({"tinytorch": tiny_step, "pytorch": torch_step}, baseline="pytorch",
-                  warmup=args.warmup, repeats=args.repeats, number=1)
+                  warmup=args.warmup, repeats=args.repeats, number=1, clock=clock)
     ratio = cmp.ratio("tinytorch")
     paired = np.percentile(cmp.paired_ratios("tinytorch"), [25, 50, 75])
     print(cmp.table())
