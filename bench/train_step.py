@@ -25,7 +25,12 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=10, help="training steps per round")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS / torch threads (default: the libraries' own default, all cores)")
-    return p.parse_args(argv)
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="cpu: time by this thread's CPU time (needs --threads 1; steadier on a shared machine)")
+    args = p.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        p.error("--clock cpu measures one thread's CPU time: use it with --threads 1")
+    return args
 
 
 ARGS = parse_args()
@@ -106,10 +111,11 @@ def torch_step_fn(model, x, y):
 
 
 def time_round(step, steps):
-    start = time.perf_counter()
+    clock = time.thread_time if ARGS.clock == "cpu" else time.perf_counter
+    start = clock()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - start) / steps
+    return (clock() - start) / steps
 
 
 def main():
@@ -122,7 +128,8 @@ def main():
     kept = keep_freed_memory()  # as the milestones do; PyTorch has its own caching allocator
     print(env_line(environment()))
     print(f"torch {torch.__version__ if torch else 'not installed'}, threads: {ARGS.threads or 'default'} "
-          f"(torch uses {torch.get_num_threads() if torch else '-'}), freed memory kept by glibc: {kept}, "
+          f"(torch uses {torch.get_num_threads() if torch else '-'}), clock: {ARGS.clock} time, "
+          f"freed memory kept by glibc: {kept}, "
           f"load average at start {os.getloadavg()[0]:.2f}")
     rng = np.random.default_rng(0)
     rows = []

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from op_catalog import Op
-from tinytorch.core.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from tinytorch.core.activations import gelu, gelu_tanh, log_softmax, relu, sigmoid, softmax, tanh
 
 _erf = np.vectorize(math.erf)
 
@@ -45,6 +45,7 @@ OPS = [
        torch=_torch_gelu("none")),
     Op("gelu_tanh", lambda a: gelu(a, approximate="tanh"), _gelu_tanh, [(3, 4)], low=-4, high=4,
        torch=_torch_gelu("tanh")),
+    Op("gelu_tanh_fused", gelu_tanh, _gelu_tanh, [(3, 7)], low=-4, high=4, torch=_torch_gelu("tanh")),
     Op("softmax", softmax, _softmax, [(3, 5)], low=-4, high=4, torch=_torch("softmax", dim=-1)),
     Op("softmax_axis1", lambda a: softmax(a, axis=1), lambda a: _softmax(a, axis=1), [(2, 3, 4)],
        low=-4, high=4, torch=_torch("softmax", dim=1)),

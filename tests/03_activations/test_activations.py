@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from tinytorch.core.autograd import Tensor, no_grad
-from tinytorch.core.activations import (GELU, ReLU, Sigmoid, Softmax, LogSoftmax, Tanh, erf, gelu, log_softmax,
-                                        normal_cdf, relu, sigmoid, softmax, tanh)
+from tinytorch.core.activations import (BLOCK, GELU, ReLU, Sigmoid, Softmax, LogSoftmax, Tanh, erf, gelu, gelu_tanh,
+                                        log_softmax, normal_cdf, relu, sigmoid, softmax, tanh)
 
 FUNCS = {
     "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "gelu": gelu,
-    "gelu_tanh": lambda x: gelu(x, approximate="tanh"),
+    "gelu_tanh": lambda x: gelu(x, approximate="tanh"), "gelu_tanh_fused": gelu_tanh,
     "softmax": softmax, "log_softmax": log_softmax,
     "softmax_axis0": lambda x: softmax(x, axis=0), "log_softmax_axis0": lambda x: log_softmax(x, axis=0),
 }
@@ -132,3 +132,16 @@ def test_layers_pass_gradients_in_a_chain():
         out = layer(out)
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == (2, 3) and np.all(np.isfinite(x.grad.data))
+
+
+def test_fused_gelu_tanh_equals_the_clear_form_across_cache_blocks():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.uniform(-6, 6, (3, BLOCK + 123)).astype(np.float32), requires_grad=True)  # two blocks, one partial
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    fast, clear = gelu_tanh(x), gelu(x, approximate="tanh")
+    assert fast.dtype == np.float32 and fast.shape == x.shape
+    np.testing.assert_allclose(fast.data, clear.data, rtol=1e-5, atol=1e-6)
+    fast.backward(g)
+    fast_grad, x.grad = x.grad.data.copy(), None
+    clear.backward(g)
+    np.testing.assert_allclose(fast_grad, x.grad.data, rtol=1e-4, atol=1e-5)

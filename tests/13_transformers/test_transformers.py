@@ -11,7 +11,10 @@ from tinytorch.core.embeddings import Embedding, PositionalEncoding
 from tinytorch.core.layers import Linear, Module
 from tinytorch.core.losses import cross_entropy
 from tinytorch.core.optimizers import AdamW
-from tinytorch.core.transformers import FeedForward, LayerNorm, TransformerBlock, gelu_tanh, layer_norm
+import tinytorch.core.activations as activations
+import tinytorch.core.transformers as transformers
+from tinytorch.core.activations import gelu_tanh
+from tinytorch.core.transformers import FeedForward, LayerNorm, TransformerBlock, layer_norm
 
 
 def test_layer_norm_float32_stays_float32_and_is_one_node():
@@ -27,6 +30,10 @@ def test_layer_norm_float32_stays_float32_and_is_one_node():
 def test_layer_norm_shape_errors():
     with pytest.raises(ValueError):
         layer_norm(Tensor(np.zeros((2, 5))), Tensor(np.ones(4)), Tensor(np.zeros(4)))
+
+
+def test_gelu_tanh_exists_once_in_the_package():
+    assert transformers.gelu_tanh is activations.gelu_tanh
 
 
 def test_gelu_tanh_matches_exact_gelu_closely_and_is_float32():

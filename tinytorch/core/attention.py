@@ -116,7 +116,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, dropout_p=0.0, rng=None):
 def combine_masks(T_q, T_k, causal, mask):
     "The causal mask (if `causal`) and the user's `mask` combined by logical and; None if neither."
     m = mask_data(mask)
-    if causal:
+    if causal and T_q > 1:  # one query, the newest position (cached generation), may attend every key
         c = causal_mask(T_q, T_k).data
         m = c if m is None else (c & m)
     return m

@@ -400,7 +400,7 @@ print(f"attention fwd+bwd, (8, 4, 128, 64): composed {t_composed:.1f} ms, fused 
 def combine_masks(T_q, T_k, causal, mask):
     "The causal mask (if `causal`) and the user's `mask` combined by logical and; None if neither."
     m = mask_data(mask)
-    if causal:
+    if causal and T_q > 1:  # one query, the newest position (cached generation), may attend every key
         c = causal_mask(T_q, T_k).data
         m = c if m is None else (c & m)
     return m
