@@ -120,6 +120,8 @@ def test_marker_text_in_a_students_cells_breaks_nothing(batch):
     o = batch["by"]["marker"]
     assert (o.outcome, o.score) == (safe.GRADED, total), o.summary()
     assert "marker text" in o.summary()
+    # the autograder's own files (its state, the graded run) stay with the instructor
+    assert not list(c.dir.glob("feedback/*/*/.tito-*")) and (c.autograded("marker", AID) / safe.GRADED_RUN_NAME).is_file()
     html = (c.feedback_dir("marker", AID) / f"{AID}.html").read_text()
     assert F.marker("marker") in html and "BEGIN-HIDDEN-TESTS" in html
 

@@ -105,6 +105,7 @@ def loop_notebook(source_nb, grade_id):
 WORKER = """
 import json, sys
 from dataclasses import asdict
+from tito.grading import autograde, course, pipeline
 root, cdir, subs, short, rest, timeout, rest_timeout, out = json.loads(sys.argv[1])
 course.init_course(root, cdir)
 gen = pipeline.generate(root, cdir, modules=short + rest)
