@@ -17,7 +17,9 @@ Equivalent mutants (a change that cannot alter behaviour, e.g. `>` vs `>=` where
 are listed with a one-line reason in `bench/mutation_equivalent.yaml`; they count in neither column.
 """
 import argparse
+import contextlib
 import copy
+import io
 import json
 import os
 import shutil
@@ -301,7 +303,8 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
                     mutated_cells = cells[:k] + [copy.deepcopy(cell)] + cells[k + 1:]
                     mutated_cells[k].source = mutants[i].source
                     pool.submit(i, lambda mc=mutated_cells: _run_from(mc, k, namespace, path, True, must_pass))
-                run_cells([cell], path, namespace=namespace, first_index=k)
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    run_cells([cell], path, namespace=namespace, first_index=k)  # the reference, quietly
             results = pool.wait_all()
         finally:
             pool.close()

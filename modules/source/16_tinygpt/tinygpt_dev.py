@@ -358,6 +358,13 @@ draws = np.stack([sample_next(z, top_k=2, rng=np.random.default_rng(s)) for s in
 assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) <= {3, 0}, "top-2 samples only the two best tokens"
 f = filter_logits(z, top_k=2)
 assert f.shape == (2, 4) and np.isneginf(f[0, [0, 3]]).all() and np.isfinite(f[0, [1, 2]]).all()
+wide = np.array([[3.0, 9.0, 1.0, 7.0, 0.0, 8.0, 2.0, 6.0, 5.0, 4.0], np.arange(10.0)])
+for k in (1, 3, 9, 10):
+    kept = np.isfinite(filter_logits(wide, top_k=k))
+    want = wide >= np.sort(wide, axis=-1)[:, [-k]]
+    np.testing.assert_array_equal(kept, want, err_msg=f"filter_logits(top_k={k}) keeps exactly the {k} largest per row")
+np.testing.assert_array_equal(sample_next(np.array([[0.0, 1000.0, 999.0]]), top_k=1), [1],
+                              err_msg="sample_next: logits of 1000 must not overflow (subtract the row maximum)")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-sample-temperature", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 z = np.log(np.array([[0.5, 0.3, 0.2]]))
@@ -370,6 +377,17 @@ a = [sample_next(z, rng=np.random.default_rng(7))[0] for _ in range(20)]
 assert len(set(a)) == 1, "the same seed gives the same sample"
 nucleus = filter_logits(z, top_p=0.75)
 assert np.isfinite(nucleus[0, :2]).all() and np.isneginf(nucleus[0, 2]), "0.5 + 0.3 >= 0.75: the nucleus is {0, 1}"
+rows = np.log(np.array([[0.1, 0.6, 0.3, 1e-9], [0.25, 0.25, 0.4, 0.1]]))
+np.testing.assert_array_equal(np.isfinite(filter_logits(rows, top_p=0.8)), [[0, 1, 1, 0], [1, 1, 1, 0]],
+                              err_msg="filter_logits(top_p=0.8): each row keeps its own nucleus")
+np.testing.assert_array_equal(np.isfinite(filter_logits(np.array([[1000.0, 999.0, 0.0]]), top_p=0.5)), [[1, 0, 0]],
+                              err_msg="filter_logits(top_p): logits of 1000 must not overflow (subtract the row maximum)")
+assert np.isfinite(filter_logits(np.array([[0.0, -800.0]]), top_p=1.0)).all(), \
+    "filter_logits(top_p=1.0) keeps every token, even one whose probability rounds to 0"
+big = np.log(np.array([[0.5, 0.3, 0.2]])) + 1000.0
+counts = np.bincount([sample_next(big, rng=rng)[0] for _ in range(1000)], minlength=3) / 1000
+np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.05,
+                           err_msg="sample_next: logits near 1000 must not overflow (subtract the row maximum)")
 assert np.isfinite(filter_logits(z, top_p=0.5)[0, 0]) and np.isneginf(filter_logits(z, top_p=0.5)[0, 1:]).all()
 ### BEGIN HIDDEN TESTS
 assert np.isfinite(filter_logits(z, top_p=0.1)[0, 0]), "the most likely token is always kept"
@@ -463,6 +481,14 @@ for kw in [dict(temperature=0), dict(temperature=1.0, seed=1), dict(temperature=
     np.testing.assert_array_equal(a[:3], p, err_msg="the result starts with the prompt")
     np.testing.assert_array_equal(a, b, err_msg=f"cached and uncached generation must agree ({kw})")
 assert gm.training, "generate restores training mode"
+seen, forward = [], gm.forward
+gm.forward = lambda ids, *rest: (seen.append(ids.shape[-1]), forward(ids, *rest))[1]  # record each call's length
+try:
+    generate(gm, np.arange(17) % 7, 5, temperature=0)
+finally:
+    del gm.forward
+assert seen == [17, 1, 1, 1, 20], (f"generate with use_cache: the prompt once, then only each new token while the "
+                                   f"{gm.max_len}-token window holds, then the last {gm.max_len}; model saw {seen}")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-generate-seeds", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x1 = generate(gm, p, 15, seed=11)
@@ -770,6 +796,11 @@ assert starts.min() >= 0 and len(set(starts.tolist())) > 20, "windows start at r
 ends = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(50)])
 assert set(ends.tolist()) <= set(range(50)), "windows stay inside the training part"
 np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)))
+short = LanguageModelTrainer(tm, np.arange(40), context=16, batch_size=6, val_fraction=0.45, log=None, seed=0)
+windows = np.concatenate([short.get_batch(rng=np.random.default_rng(s)) for s in range(20)])
+assert np.all(np.diff(windows, axis=1) == 1), "get_batch: every window is consecutive tokens"
+assert set(windows[:, 0].tolist()) == set(range(6)), \
+    "get_batch: 22 training tokens give windows of 17 starting at 0..5, each possible"
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-trainer-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w0 = tm.tok_emb.weight.data.copy()
