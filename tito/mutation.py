@@ -322,7 +322,9 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
         os.chdir(cwd)
         sys.path[:] = sys_path
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"module": module, "path": str(path), "baseline": baseline, "mutants": mutants,
+    used = {(module, *m.key) for m in mutants if m.status == "equivalent"}
+    stale = [] if functions else sorted(k for k in equivalent if k[0] == module and k not in used)
+    return {"module": module, "path": str(path), "baseline": baseline, "mutants": mutants, "stale": stale,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -358,6 +360,9 @@ def report(results, out=sys.stdout, show_unpointed=False):
             print(f"\n{r['module']}: {len(survivors)} survived", file=out)
             for m in survivors:
                 print(m.diff(name), file=out)
+        for key in r.get("stale", []):
+            print(f"\n{r['module']}: stale entry in {EQUIVALENT_FILE.name} (no such mutant now): {key[1]} {key[3]}",
+                  file=out)
         unpointed = [m for m in r["mutants"] if m.status == "killed" and not m.points_at_function]
         if show_unpointed and unpointed:
             print(f"\n{r['module']}: {len(unpointed)} killed by an assertion that does not name the function changed",
