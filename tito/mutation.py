@@ -17,7 +17,9 @@ Equivalent mutants (a change that cannot alter behaviour, e.g. `>` vs `>=` where
 are listed with a one-line reason in `bench/mutation_equivalent.yaml`; they count in neither column.
 """
 import argparse
+import contextlib
 import copy
+import io
 import json
 import os
 import shutil
@@ -301,7 +303,8 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
                     mutated_cells = cells[:k] + [copy.deepcopy(cell)] + cells[k + 1:]
                     mutated_cells[k].source = mutants[i].source
                     pool.submit(i, lambda mc=mutated_cells: _run_from(mc, k, namespace, path, True, must_pass))
-                run_cells([cell], path, namespace=namespace, first_index=k)
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    run_cells([cell], path, namespace=namespace, first_index=k)  # the reference, quietly
             results = pool.wait_all()
         finally:
             pool.close()
@@ -319,7 +322,9 @@ def mutate_module(path, jobs=1, timeout=None, equivalent=None, module=None, oper
         os.chdir(cwd)
         sys.path[:] = sys_path
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"module": module, "path": str(path), "baseline": baseline, "mutants": mutants,
+    used = {(module, *m.key) for m in mutants if m.status == "equivalent"}
+    stale = [] if functions else sorted(k for k in equivalent if k[0] == module and k not in used)
+    return {"module": module, "path": str(path), "baseline": baseline, "mutants": mutants, "stale": stale,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -355,6 +360,9 @@ def report(results, out=sys.stdout, show_unpointed=False):
             print(f"\n{r['module']}: {len(survivors)} survived", file=out)
             for m in survivors:
                 print(m.diff(name), file=out)
+        for key in r.get("stale", []):
+            print(f"\n{r['module']}: stale entry in {EQUIVALENT_FILE.name} (no such mutant now): {key[1]} {key[3]}",
+                  file=out)
         unpointed = [m for m in r["mutants"] if m.status == "killed" and not m.points_at_function]
         if show_unpointed and unpointed:
             print(f"\n{r['module']}: {len(unpointed)} killed by an assertion that does not name the function changed",

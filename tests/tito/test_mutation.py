@@ -65,6 +65,14 @@ def test_a_reviewed_equivalent_mutant_counts_in_neither_column(tmp_path):
     assert "toy reason" in out.getvalue()
 
 
+def test_an_equivalent_entry_that_names_no_mutant_is_reported_stale(tmp_path):
+    equivalent = {("00", "core/ReplaceComparisonOperator_Gt_GtE", "return x > 11", "return x >= 11"): "old code"}
+    result = mutate_module(toy(tmp_path), jobs=1, equivalent=equivalent, module="00", operators=OPERATORS)
+    out = io.StringIO()
+    report([result], out)
+    assert result["stale"] == list(equivalent) and "stale entry" in out.getvalue()
+
+
 def test_a_mutant_that_hangs_is_killed_by_the_timeout(tmp_path):
     path = toy(tmp_path)
     path.write_text(TOY.replace("return x * 2", "while x * 2 != 6: pass\n    return x * 2"))

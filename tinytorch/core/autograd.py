@@ -209,10 +209,19 @@ def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
     for k, (x, num) in enumerate(zip(checked, numerical_grad(fn, inputs, weights, eps))):
         got = np.zeros(x.shape) if x.grad is None else x.grad.data
         if not np.allclose(got, num, atol=atol, rtol=rtol):
+            _check_numerical_grad()  # a wrong oracle must not be blamed on a correct backward
             worst = np.unravel_index(np.argmax(np.abs(got - num)), x.shape) if x.shape else ()
             raise AssertionError(f"gradient of input {k} (shape {x.shape}) is wrong: at index {worst} backward "
                                  f"gave {np.asarray(got)[worst]:.6g}, central differences (numerical_grad) {num[worst]:.6g}")
     return True
+
+def _check_numerical_grad():
+    "Raise if `numerical_grad` misses the known gradient 2x of sum(x**2) (computed in numpy, no op involved)."
+    x = Tensor([0.5, -1.5], dtype=np.float64, requires_grad=True)
+    (num,) = numerical_grad(lambda x: Tensor(x.data ** 2, dtype=x.dtype), [x], np.ones(2), 1e-4)
+    if not np.allclose(num, [1.0, -3.0], rtol=1e-6):
+        raise AssertionError(f"numerical_grad is wrong, not backward: for sum(x**2) at x = [0.5, -1.5] it gave "
+                             f"{np.asarray(num)}, the gradient is 2x = [1, -3]; fix numerical_grad first")
 
 # %% ../../modules/source/02_autograd/autograd_dev.py #02-autograd-matmul
 @patch

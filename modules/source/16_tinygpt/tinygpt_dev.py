@@ -354,25 +354,50 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-sample-greedy-topk", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 z = np.array([[1.0, 3.0, 2.0, -1.0], [0.5, 0.1, 0.2, 4.0]])
 g = sample_next(z, temperature=0)
-assert isinstance(g, np.ndarray) and g.shape == (2,), "one id per row"
-np.testing.assert_array_equal(g, [1, 3])
-np.testing.assert_array_equal(sample_next(z, top_k=1, rng=np.random.default_rng(0)), [1, 3], err_msg="top-1 is greedy")
+assert isinstance(g, np.ndarray) and g.shape == (2,), "sample_next returns one id per row"
+np.testing.assert_array_equal(g, [1, 3], err_msg="sample_next(temperature=0) is the arg-max")
+np.testing.assert_array_equal(sample_next(z, top_k=1, rng=np.random.default_rng(0)), [1, 3],
+                              err_msg="sample_next(top_k=1) is greedy")
 draws = np.stack([sample_next(z, top_k=2, rng=np.random.default_rng(s)) for s in range(200)])
-assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) <= {3, 0}, "top-2 samples only the two best tokens"
+assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) <= {3, 0}, \
+    "sample_next(top_k=2) samples only the two best tokens (filter_logits, then sampling)"
 f = filter_logits(z, top_k=2)
-assert f.shape == (2, 4) and np.isneginf(f[0, [0, 3]]).all() and np.isfinite(f[0, [1, 2]]).all()
+assert f.shape == (2, 4) and np.isneginf(f[0, [0, 3]]).all() and np.isfinite(f[0, [1, 2]]).all(), \
+    "filter_logits(top_k=2) sets all but the two largest logits of each row to -inf"
+wide = np.array([[3.0, 9.0, 1.0, 7.0, 0.0, 8.0, 2.0, 6.0, 5.0, 4.0], np.arange(10.0)])
+for k in (1, 3, 9, 10):
+    kept = np.isfinite(filter_logits(wide, top_k=k))
+    want = wide >= np.sort(wide, axis=-1)[:, [-k]]
+    np.testing.assert_array_equal(kept, want, err_msg=f"filter_logits(top_k={k}) keeps exactly the {k} largest per row")
+long_row = np.random.default_rng(0).permutation(300)[None].astype(np.float64)
+assert np.isfinite(filter_logits(long_row, top_k=7)).sum() == 7, "filter_logits(top_k=7) on 300 logits keeps 7"
+np.testing.assert_array_equal(sample_next(np.array([[0.0, 1000.0, 999.0]]), top_k=1), [1],
+                              err_msg="sample_next: logits of 1000 must not overflow (subtract the row maximum)")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-sample-temperature", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 z = np.log(np.array([[0.5, 0.3, 0.2]]))
 rng = np.random.default_rng(0)
 counts = np.bincount([sample_next(z, rng=rng)[0] for _ in range(4000)], minlength=3) / 4000
-np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.03, err_msg="temperature 1 samples the model's distribution")
+np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.03,
+                           err_msg="sample_next at temperature 1 samples the model's distribution")
 cold = np.bincount([sample_next(z, temperature=0.25, rng=rng)[0] for _ in range(2000)], minlength=3) / 2000
-assert cold[0] > 0.75, "a low temperature concentrates on the most likely token"
+assert cold[0] > 0.75, "sample_next: a low temperature concentrates on the most likely token"
 a = [sample_next(z, rng=np.random.default_rng(7))[0] for _ in range(20)]
-assert len(set(a)) == 1, "the same seed gives the same sample"
+assert len(set(a)) == 1, "sample_next: the same seed gives the same sample"
 nucleus = filter_logits(z, top_p=0.75)
-assert np.isfinite(nucleus[0, :2]).all() and np.isneginf(nucleus[0, 2]), "0.5 + 0.3 >= 0.75: the nucleus is {0, 1}"
+assert np.isfinite(nucleus[0, :2]).all() and np.isneginf(nucleus[0, 2]), \
+    "filter_logits(top_p=0.75): 0.5 + 0.3 >= 0.75, so the nucleus is {0, 1}"
+rows = np.log(np.array([[0.1, 0.6, 0.3, 1e-9], [0.25, 0.25, 0.4, 0.1]]))
+np.testing.assert_array_equal(np.isfinite(filter_logits(rows, top_p=0.8)), [[0, 1, 1, 0], [1, 1, 1, 0]],
+                              err_msg="filter_logits(top_p=0.8): each row keeps its own nucleus")
+np.testing.assert_array_equal(np.isfinite(filter_logits(np.array([[1000.0, 999.0, 0.0]]), top_p=0.5)), [[1, 0, 0]],
+                              err_msg="filter_logits(top_p): logits of 1000 must not overflow (subtract the row maximum)")
+assert np.isfinite(filter_logits(np.array([[0.0, -800.0]]), top_p=1.0)).all(), \
+    "filter_logits(top_p=1.0) keeps every token, even one whose probability rounds to 0"
+big = np.log(np.array([[0.5, 0.3, 0.2]])) + 1000.0
+counts = np.bincount([sample_next(big, rng=rng)[0] for _ in range(1000)], minlength=3) / 1000
+np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.05,
+                           err_msg="sample_next: logits near 1000 must not overflow (subtract the row maximum)")
 assert np.isfinite(filter_logits(z, top_p=0.5)[0, 0]) and np.isneginf(filter_logits(z, top_p=0.5)[0, 1:]).all()
 ### BEGIN HIDDEN TESTS
 assert np.isfinite(filter_logits(z, top_p=0.1)[0, 0]), "the most likely token is always kept"
@@ -462,10 +487,18 @@ for kw in [dict(temperature=0), dict(temperature=1.0, seed=1), dict(temperature=
            dict(temperature=1.2, top_p=0.9, seed=3)]:
     a = generate(gm, p, 30, use_cache=True, **kw)   # 33 tokens > max_len 20: also crosses the window
     b = generate(gm, p, 30, use_cache=False, **kw)
-    assert isinstance(a, np.ndarray) and a.shape == (33,) and a.dtype.kind == "i"
-    np.testing.assert_array_equal(a[:3], p, err_msg="the result starts with the prompt")
-    np.testing.assert_array_equal(a, b, err_msg=f"cached and uncached generation must agree ({kw})")
+    assert isinstance(a, np.ndarray) and a.shape == (33,) and a.dtype.kind == "i", "generate: prompt + 30 int ids"
+    np.testing.assert_array_equal(a[:3], p, err_msg="generate: the result starts with the prompt")
+    np.testing.assert_array_equal(a, b, err_msg=f"generate: cached and uncached generation must agree ({kw})")
 assert gm.training, "generate restores training mode"
+seen, forward = [], gm.forward
+gm.forward = lambda ids, *rest: (seen.append(ids.shape[-1]), forward(ids, *rest))[1]  # record each call's length
+try:
+    generate(gm, np.arange(17) % 7, 5, temperature=0)
+finally:
+    del gm.forward
+assert seen == [17, 1, 1, 1, 20], (f"generate with use_cache: the prompt once, then only each new token while the "
+                                   f"{gm.max_len}-token window holds, then the last {gm.max_len}; model saw {seen}")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-generate-seeds", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x1 = generate(gm, p, 15, seed=11)
@@ -782,15 +815,21 @@ tm = TinyGPT(vocab_size=50, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_len=
 tr = LanguageModelTrainer(tm, stream, context=16, batch_size=6, total_steps=10, warmup_steps=2, log=None, seed=0)
 assert len(tr.train_ids) == 900 and len(tr.val_ids) == 100, "first 90% train, last 10% validation"
 b = tr.get_batch()
-assert isinstance(b, np.ndarray) and b.shape == (6, 17) and b.dtype.kind == "i", "windows of context + 1 tokens"
-assert np.all((np.diff(b, axis=1) % 50) == 1), "each row is a window of consecutive tokens"
+assert isinstance(b, np.ndarray) and b.shape == (6, 17) and b.dtype.kind == "i", "get_batch: windows of context + 1 tokens"
+assert np.all((np.diff(b, axis=1) % 50) == 1), "get_batch: each row is a window of consecutive tokens"
 vb = tr.get_batch("val", np.random.default_rng(0))
-assert vb.shape == (6, 17) and np.all(np.isin(vb[:, 0], np.arange(100) % 50))
+assert vb.shape == (6, 17) and np.all(np.isin(vb[:, 0], np.arange(100) % 50)), "get_batch('val') reads val_ids"
 starts = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, 0] for s in range(50)])
-assert starts.min() >= 0 and len(set(starts.tolist())) > 20, "windows start at random positions"
+assert starts.min() >= 0 and len(set(starts.tolist())) > 20, "get_batch: windows start at random positions"
 ends = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(50)])
-assert set(ends.tolist()) <= set(range(50)), "windows stay inside the training part"
-np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)))
+assert set(ends.tolist()) <= set(range(50)), "get_batch: windows stay inside the training part"
+np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)),
+                              err_msg="get_batch draws from the rng it is given")
+short = LanguageModelTrainer(tm, np.arange(40), context=16, batch_size=6, val_fraction=0.45, log=None, seed=0)
+windows = np.concatenate([short.get_batch(rng=np.random.default_rng(s)) for s in range(20)])
+assert np.all(np.diff(windows, axis=1) == 1), "get_batch: every window is consecutive tokens"
+assert set(windows[:, 0].tolist()) == set(range(6)), \
+    "get_batch: 22 training tokens give windows of 17 starting at 0..5, each possible"
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-trainer-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w0 = tm.tok_emb.weight.data.copy()
@@ -814,7 +853,7 @@ g_pos = np.abs(np.asarray(tm.pos_emb.weight.grad.data)).sum(axis=1)
 assert g_pos.shape == (16,) and g_pos.min() > 0, "every position is trained, the last one (max_len - 1) included"
 assert tm.tok_emb.weight.grad is not None and np.isfinite(tm.tok_emb.weight.grad.data).all()
 ### BEGIN HIDDEN TESTS
-assert all(o.lr == tr.lr for o in tr.optimizers), "every optimiser follows the one schedule"
+assert all(o.lr == tr.lr for o in tr.optimizers), "train_step: every optimiser follows the one schedule"
 assert all(p.grad is not None for p in tm.parameters()), "every parameter received a gradient"
 ### END HIDDEN TESTS
 
@@ -835,7 +874,7 @@ history = trainer.fit()
 val = trainer.evaluate_full()
 print(f"unigram entropy {H1:.3f} nats; validation loss after {trainer.step} steps: {val:.3f}")
 assert history["val_loss"][-1] < history["val_loss"][0], "validation loss falls"
-assert val < H1 - 0.6, f"the model must use context: validation {val:.3f} vs unigram entropy {H1:.3f}"
+assert val < H1 - 0.6, f"train_step and the model must learn to use context: validation {val:.3f} vs unigram entropy {H1:.3f}"
 print(generate_text(small, tok, "The ", 120, temperature=0.8, top_k=20, seed=0))
 
 # %% [markdown]
