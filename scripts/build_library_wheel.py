@@ -5,7 +5,7 @@
 The repository's pyproject.toml is the course: `pip install -e .` installs the package *and* the tito tools
 with everything they need (jupytext, nbdev, pytest, typer, matplotlib, ...). Someone who wants only the
 framework installs this wheel instead; it requires exactly `[tool.tinytorch] library-dependencies`
-(tests/test_package_is_a_library.py checks that importing every module needs nothing more).
+(the maintainers' suite checks that importing every module needs nothing more).
 """
 import json
 import shutil

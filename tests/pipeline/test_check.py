@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _copy_course(tmp_path, numbers=("01_tensor", "02_autograd")):
     "A two-module copy of the course (sources, module files, settings) to break on purpose."
-    for name in ("settings.ini", "pyproject.toml"):
+    for name in ("settings.ini", "pyproject.toml", "book/student_readme.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     for slug in numbers:
         shutil.copytree(ROOT / "modules" / "source" / slug, tmp_path / "modules" / "source" / slug,

@@ -82,7 +82,8 @@ def test_nbgrader_release_shows_every_question(tmp_path):
 
 
 def _copy_module(tmp_path, slug="01_tensor"):
-    for name in ("settings.ini", "pyproject.toml"):
+    for name in ("settings.ini", "pyproject.toml", "book/student_readme.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     dest = tmp_path / "modules" / "source" / slug
     dest.mkdir(parents=True)
