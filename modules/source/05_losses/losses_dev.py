@@ -110,6 +110,9 @@ rng = np.random.default_rng(0)
 a = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
 b = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
 assert gradcheck(mse_loss, a, b)
+one = Tensor([3.0], requires_grad=True)
+mse_loss(one, Tensor([1.0])).backward()
+np.testing.assert_allclose(np.asarray(one.grad.data), [4.0], err_msg="mse_loss backward on one element: 2/1 · (3 - 1)")
 
 # %% [markdown]
 # ## 2. Cross-entropy from logits
@@ -381,6 +384,10 @@ rng = np.random.default_rng(3)
 a = Tensor(rng.standard_normal((3, 4)) * 3, dtype=np.float64, requires_grad=True)
 b = Tensor(rng.uniform(0, 1, (3, 4)), dtype=np.float64, requires_grad=True)
 assert gradcheck(binary_cross_entropy_with_logits, a, b)
+one = Tensor([0.0], requires_grad=True)
+binary_cross_entropy_with_logits(one, Tensor([1.0])).backward()
+np.testing.assert_allclose(np.asarray(one.grad.data), [-0.5],
+                           err_msg="binary_cross_entropy_with_logits backward on one element: sigmoid(0) - 1")
 
 # %% [markdown]
 # ## 4. Loss objects

@@ -185,10 +185,10 @@ def run(steps, **kw):
 
 np.testing.assert_allclose(run(2, momentum=0.9), [0.71], rtol=1e-9)                 # 1 - 0.1·1 - 0.1·1.9
 np.testing.assert_allclose(run(2, momentum=0.9, nesterov=True), [0.539], rtol=1e-9)  # 1 - 0.1·1.9 - 0.1·2.71
-q = Tensor([1.0], dtype=np.float64, requires_grad=True)
+q = Tensor([2.0], dtype=np.float64, requires_grad=True)
 q.grad = Tensor([0.0], dtype=np.float64)
 SGD([q], lr=0.1, weight_decay=0.1).step()
-np.testing.assert_allclose(np.asarray(q.data), [0.99], rtol=1e-9, err_msg="weight decay alone shrinks p by lr·λ·p")
+np.testing.assert_allclose(np.asarray(q.data), [1.98], rtol=1e-9, err_msg="SGD: weight decay alone shrinks p by lr·λ·p")
 ### BEGIN HIDDEN TESTS
 np.testing.assert_allclose(run(3, momentum=0.5), [1 - 0.1 * (1 + 1.5 + 1.75)], rtol=1e-9)
 np.testing.assert_allclose(run(1, momentum=0.9, nesterov=True, weight_decay=1.0), [1 - 0.1 * 3.8], rtol=1e-9)
@@ -316,6 +316,17 @@ np.testing.assert_allclose(out, [1 - 0.1 * 0.01], rtol=1e-9, err_msg="AdamW shri
 # L2 in Adam: the decay term becomes the gradient, and Adam normalises it to a full lr-sized step
 np.testing.assert_allclose(zero_grad_step(Adam, lr=0.1, weight_decay=0.01), [0.9], rtol=1e-6)
 assert AdamW([Tensor([1.0], requires_grad=True)]).weight_decay == 0.01, "AdamW decays by default"
+# Adam's L2 weight decay is Adam on the gradient plus λ·p: run both side by side
+rng = np.random.default_rng(1)
+l2, plain = (Tensor([2.0, -1.5], dtype=np.float64, requires_grad=True) for _ in range(2))
+opt_l2, opt_plain = Adam([l2], lr=0.1, weight_decay=0.3), Adam([plain], lr=0.1)
+for _ in range(3):
+    g = rng.standard_normal(2)
+    l2.grad, plain.grad = Tensor(g, dtype=np.float64), Tensor(g + 0.3 * plain.data, dtype=np.float64)
+    opt_l2.step()
+    opt_plain.step()
+np.testing.assert_allclose(np.asarray(l2.data), np.asarray(plain.data), rtol=1e-9,
+                           err_msg="Adam(weight_decay=λ) steps on the gradient plus λ·p")
 ### BEGIN HIDDEN TESTS
 q = Tensor([2.0], dtype=np.float64, requires_grad=True)
 o = AdamW([q], lr=0.1, weight_decay=0.5)
@@ -385,6 +396,13 @@ for g in grads[3:]:
     opt_a.step()
     opt_b.step()
 np.testing.assert_allclose(np.asarray(b.data), np.asarray(a.data), rtol=1e-12, err_msg="resuming continues exactly")
+for bad in (1, -1):
+    try:
+        Adam([Tensor(np.ones((3, 2)), requires_grad=True)]).load_state_dict({"lr": 0.01, "state": {bad: sd["state"][0]}})
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"load_state_dict: state for parameter {bad} of a one-parameter optimizer must raise ValueError")
 try:
     Adam([Tensor(np.ones(4), requires_grad=True)]).load_state_dict(sd)
 except ValueError as err:
@@ -543,6 +561,9 @@ np.testing.assert_allclose(np.asarray(b.grad.data), [[0.8]], rtol=1e-5)
 norm = clip_grad_norm([a, b, Tensor([1.0], requires_grad=True)], max_norm=10.0)  # a param without grad is skipped
 np.testing.assert_allclose(norm, 1.0, rtol=1e-5)
 np.testing.assert_allclose(np.asarray(a.grad.data), [0.6, 0.0], rtol=1e-5, err_msg="below max_norm nothing changes")
+clip_grad_norm([a, b], max_norm=1.5)  # the norm is 1.0
+np.testing.assert_allclose(np.asarray(b.grad.data), [[0.8]], rtol=1e-5,
+                           err_msg="clip_grad_norm never scales gradients up: below max_norm nothing changes")
 
 # %% [markdown]
 # ## 7. Putting it together

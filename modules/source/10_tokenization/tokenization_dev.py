@@ -178,6 +178,13 @@ except ValueError as err:
     assert "8" in str(err), f"the error names the bad id: {err}"
 else:
     raise AssertionError("decoding an id outside the vocabulary must raise ValueError")
+for bad_ids in ([-1], [0, -1, 9]):
+    try:
+        tok.decode(bad_ids)
+    except ValueError as err:
+        assert "-1" in str(err), f"decode: the error names the first bad id, -1: {err}"
+    else:
+        raise AssertionError(f"decode({bad_ids}): a negative id must raise ValueError, not wrap around")
 
 # %% [markdown]
 # The unknown-character policy: by default a clear error; on request, an explicit `<unk>`.
@@ -474,6 +481,13 @@ for t in (text, "", "x"):
     got = small.decode(small.encode(t))
     assert isinstance(got, str) and got == t, f"round trip failed for {t!r}: {got!r}"
 assert small.decode([0xE6]) == "\ufffd", "a lone byte of a multi-byte character decodes to U+FFFD"
+for bad_ids in ([-1], [small.vocab_size], [0, small.vocab_size]):
+    try:
+        small.decode(bad_ids)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"BPETokenizer.decode({bad_ids}): an id outside [0, vocab_size) must raise ValueError")
 
 # %% [markdown]
 # ### Compression, and speed

@@ -388,6 +388,9 @@ out.sum().backward()
 want = np.zeros((16, 8)); want[1:6] = 2.0
 np.testing.assert_allclose(np.asarray(learned.weight.grad.data), want, err_msg="rows 1..5 used by 2 sequences each")
 np.testing.assert_allclose(np.asarray(x.grad.data), np.ones((2, 5, 8)))
+pe = LearnedPositionalEmbedding(64, 32, std=0.02, seed=0)
+assert 0.015 < pe.weight.data.std() < 0.025 and abs(pe.weight.data.mean()) < 0.005, \
+    "LearnedPositionalEmbedding: weights start as normal samples with standard deviation std"
 
 # %% [markdown]
 # ## 6. Putting them together

@@ -623,6 +623,13 @@ with no_grad():
     parts = [mha(Tensor(x.data[:, :4]), cache=cache).data, mha(Tensor(x.data[:, 4:5]), cache=cache).data,
              mha(Tensor(x.data[:, 5:]), cache=cache).data]
 np.testing.assert_allclose(np.concatenate(parts, axis=1), full, rtol=1e-4, atol=1e-5)
+qkv = Tensor(np.random.default_rng(2).standard_normal((1, 5, 24)))
+plain, _ = multi_head_attention(qkv, 2)
+d1, _ = multi_head_attention(qkv, 2, dropout_p=0.5, rng=np.random.default_rng(0))
+d2, _ = multi_head_attention(qkv, 2, dropout_p=0.5, rng=np.random.default_rng(0))
+assert not np.allclose(d1.data, plain.data), "multi_head_attention(dropout_p=0.5) drops attention weights"
+np.testing.assert_array_equal(d1.data, d2.data, err_msg="multi_head_attention: the same rng gives the same dropout")
+MultiHeadAttention(8, 2, dropout=0.1)  # without a seed too
 ### BEGIN HIDDEN TESTS
 mha64 = MultiHeadAttention(8, 2, causal=True, seed=1)
 for prm in mha64.parameters():

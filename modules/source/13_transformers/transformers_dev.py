@@ -250,6 +250,7 @@ class FeedForward(Module):
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-feedforward-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ff = FeedForward(8, 32, seed=0)
+FeedForward(8, 32, dropout=0.1)  # without a seed too
 assert [n for n, _ in ff.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
 assert ff.fc1.weight.shape == (8, 32) and ff.fc2.weight.shape == (32, 8)
 x = Tensor(np.random.default_rng(3).standard_normal((2, 5, 8)))
@@ -298,6 +299,7 @@ class TransformerBlock(Module):
         ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-block-tests", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+TransformerBlock(8, 2, 32, dropout=0.1)  # without a seed too
 block = TransformerBlock(16, 4, 64, seed=0)
 names = [n for n, _ in block.named_parameters()]
 assert names[:2] == ["ln1.gamma", "ln1.beta"] and "attn.qkv.weight" in names and names[-1] == "ffn.fc2.bias", names
