@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from . import course
-from .cli_support import course_root
+from .cli_support import course_root, make_console
 
-console = Console()
+console = make_console()
 
 
 def _fail(err, code=2):

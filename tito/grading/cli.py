@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ..cli_support import course_root
+from ..cli_support import course_root, make_console
 from ..course import CourseError
 from . import autograde as autograde_lib
 from . import course as course_lib
@@ -20,7 +19,7 @@ nbgrader_app = typer.Typer(
     help="Instructors: grade the course with nbgrader. Run in order: init, generate, release, collect, "
          "autograde, feedback, grades. Every step is safe to re-run and never overwrites submitted work.",
     no_args_is_help=True, add_completion=False)
-console = Console()
+console = make_console()
 
 CourseDir = typer.Option(None, "--course-dir", help="the course folder (default: settings.ini [grading] course_dir)")
 Modules = typer.Argument(None, help="module numbers or names (default: all)")
