@@ -48,6 +48,7 @@ class Check:
     exception: str = ""            # a built-in exception's name (kind "raises")
     mentions: tuple = ()
     line: int = 0
+    hidden: bool = False           # written in the cell's hidden-tests block
 
 
 @dataclass
@@ -213,7 +214,15 @@ def _prune(tree, expected_names, keep_names):
 
 def split(source, cell_id, later_names=()):
     "Split a graded cell's source (hidden tests included) for grading. See the module's docstring."
-    text = "\n".join(line for line in source.splitlines() if not line.strip().startswith("### "))
+    text = source
+    hidden, inside = set(), False
+    for n, line in enumerate(text.splitlines(), 1):
+        if "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END HIDDEN TESTS" in line:
+            inside = False
+        elif inside:
+            hidden.add(n)
     try:
         tree = ast.parse(text)
     except SyntaxError as err:
@@ -223,6 +232,8 @@ def split(source, cell_id, later_names=()):
     expected_names = _loaded(rw.dropped)
     tree = _prune(tree, expected_names, set(later_names))
     ast.fix_missing_locations(tree)
+    for check in rw.checks:
+        check.hidden = check.line in hidden
     return Split(ast.unparse(tree) + "\n", rw.checks, rw.problems)
 
 
@@ -392,3 +403,75 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ---------------------------------------------------------------------------------------------- a whole cell
+
+@dataclass
+class CellVerdict:
+    "How a graded cell's checks went: passed, the instructor's lines, the student's (fixed wording), flags."
+    passed: bool
+    lines: list = field(default_factory=list)      # for the instructor: every check, with values
+    student: list = field(default_factory=list)    # for the student: no text that came from the graded kernel
+    tampering: list = field(default_factory=list)
+
+
+def judge_cell(cell_checks, got_records, ref_records, status="ok", cell_name=""):
+    """Decide a graded cell from the probe records of the student's graded run (`got_records`, in order) and
+    the reference's (`ref_records`: check id -> list of records). The cell passes when every check passes as
+    often as it did for the reference, and the cell itself ran to its end."""
+    by_id = {c.id: c for c in cell_checks}
+    got = {}
+    v = CellVerdict(True)
+    for rec in got_records:
+        k = rec.get("k") if isinstance(rec, dict) else None
+        if k not in by_id:
+            v.passed = False
+            v.tampering.append(f"cell {cell_name}: a check result that no check of this cell produced (forged)")
+            continue
+        got.setdefault(k, []).append(rec)
+    for check in cell_checks:
+        mine, ref = got.get(check.id, []), ref_records.get(check.id, [])
+        label = f"check {check.what or check.id}"
+        if len(mine) > len(ref):
+            v.passed = False
+            v.tampering.append(f"cell {cell_name}: {label} reported {len(mine)} results where it ran {len(ref)} times (forged)")
+            v.student.append(f"{label}: reported more results than it ran (flagged)" if not check.hidden else
+                             "a hidden check reported more results than it ran (flagged)")
+            continue
+        for n, ref_rec in enumerate(ref):
+            if n >= len(mine):
+                v.passed = False
+                v.lines.append(f"{label}: did not run (the cell stopped before it)")
+                v.student.append(f"{label}: did not run when graded (the cell stopped before it)"
+                                 if not check.hidden else "a hidden check did not run (the cell stopped before it)")
+                break
+            verdict = judge(check, mine[n], ref_rec)
+            v.lines.append(("ok   " if verdict.ok else "FAIL ") + verdict.text)
+            if verdict.rigged:
+                v.tampering.append(f"cell {cell_name}: {verdict.text} (rigged: scored 0)")
+            if not verdict.ok:
+                v.passed = False
+                v.student.append(_student_words(check, mine[n], verdict))
+                break
+    if status != "ok" and v.passed:
+        v.passed = False
+        v.lines.append(f"the cell did not run to its end ({status})")
+        v.student.append("when graded, the cell did not run to its end")
+    return v
+
+
+def _student_words(check, rec, verdict):
+    "Why a check failed, in the grader's fixed words: nothing the graded kernel produced is quoted."
+    if check.hidden:
+        return "a hidden check of this cell did not pass (hidden checks are not shown)"
+    label = f"check {check.what}" if check.what else "a check"
+    if verdict.rigged:
+        return f"{label}: the result is an object that misreports what it is: scored 0 and flagged"
+    if isinstance(rec, dict) and "notplain" in rec:
+        return f"{label}: the result is not plain data (numbers, strings, exact numpy arrays; a Tensor's .data)"
+    if check.kind == "raises":
+        return f"{label}: did not raise {check.exception} with the message the test asks for"
+    if check.kind == "that":
+        return f"{label}: {check.message or 'the property does not hold'}"
+    return f"{label}: the result differs from the expected value"
