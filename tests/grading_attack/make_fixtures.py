@@ -207,8 +207,9 @@ def elementwise(fn, a, b, name):
 '''
 
 CODESWAP = '''
+import numpy.testing._private.utils as _utils
 for _name in ("assert_allclose", "assert_array_equal", "assert_array_almost_equal"):
-    getattr(np.testing, _name).__code__ = (lambda *args, **kwargs: None).__code__
+    getattr(_utils, _name).__code__ = (lambda *args, **kwargs: None).__code__
 '''
 
 INITPATCH = '''

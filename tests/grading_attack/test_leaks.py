@@ -24,7 +24,7 @@ from tito.cli import app
 
 AID = F.AID
 SECRET = "grader-secret-5c1e-do-not-show"
-HIDDEN_MESSAGE = "(5, 1, 3) * (4, 2) must raise ValueError"   # a hidden assertion of 01-tensor-broadcasting
+HIDDEN_CHECK = "Tensor.__mul__ (shapes (5, 1, 3) and (4, 2) cannot broadcast)"   # a hidden check of 01-tensor-broadcasting
 
 # the student's multiplication no longer rejects 3-d shapes that do not broadcast: the visible broadcasting tests
 # (2-d) still pass, a hidden one fails with HIDDEN_MESSAGE
@@ -142,13 +142,14 @@ def test_feedback_holds_no_hidden_test_line_or_message_in_any_encoding(batch):
     total = sum(pts.values())
     assert (o.outcome, o.score) == (safe.GRADED, total - pts["01-tensor-broadcasting"]), o.summary()
     graded_run = text_of(json.loads((c.autograded("leaky", AID) / safe.GRADED_RUN_NAME).read_text()))
-    assert HIDDEN_MESSAGE in graded_run, "the hidden assertion did not fail in the graded run"
+    assert f"FAIL {HIDDEN_CHECK}: expected ValueError to be raised" in graded_run, "the hidden check did not fail"
     seen = _seen_by(c, "leaky")
     views = "\n".join(_decoded(seen))
-    assert "adding shapes (2, 3) and (4,) must raise ValueError" in views, "the linecache dump did not run"
+    assert "Tensor.__add__ (shapes (2, 3) and (4,) cannot broadcast)" in views, "the linecache dump did not run"
     hidden = safe.hidden_lines(batch["source"], batch["release"])
     assert len(hidden) >= 4
-    leaked = [h for h in hidden if h in views] + ([HIDDEN_MESSAGE] if HIDDEN_MESSAGE in views else [])
+    leaked = [h for h in hidden if h in views] + ([HIDDEN_CHECK] if HIDDEN_CHECK in views else [])
     assert not leaked, f"the student sees hidden tests: {leaked[:3]}"
-    assert "HiddenTestFailed" in seen   # the lost points are explained, in the grader's words
+    # the lost points are explained, in the grader's fixed words
+    assert "a hidden check of this cell did not pass (hidden checks are not shown)" in seen
     assert "BEGIN HIDDEN" not in views and "### " + "END HIDDEN" not in views

@@ -35,8 +35,12 @@ def test_untouched_release_and_good_notebook_raise_no_alarm(exp):
         assert [g for g in _gids(p.notebook) if g] == exp.order()
     p = safe.prepare(copy.deepcopy(exp.release), exp)
     by = cells(p.notebook)
-    # locked test cells are the instructor's, hidden tests included; graded indices point at them
-    assert "BEGIN HIDDEN" in by["01-tensor-broadcasting"]["source"]
+    # locked test cells are the instructor's probes, hidden checks included, with no expected value and no
+    # comparison left in them; the feedback notebook has the release's visible tests; graded indices point at them
+    graded = by["01-tensor-broadcasting"]["source"]
+    assert "__tito_probe__('01-tensor-broadcasting:" in graded and "__tito_raises__" in graded
+    assert "expect_" not in graded and "BEGIN HIDDEN" not in graded and "mentions" not in graded
+    assert "expect_equal" in cells(p.feedback)["01-tensor-broadcasting"]["source"]
     assert sorted(_gids(p.notebook)[i] for i in p.graded) == sorted(F.points(exp.source))
 
 

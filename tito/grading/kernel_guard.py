@@ -38,8 +38,7 @@ def install(key, aliases, output_limit=0):
     snap_builtins = {k: v for k, v in vars(builtins).items() if k not in ("input", "raw_input", "getpass")}
     watched = [n for n in sys.modules if n == "numpy" or n.startswith("numpy.")] + ["math", "operator", "functools"]
     modules = {n: (sys.modules[n], _callable_entries(sys.modules[n])) for n in watched if n in sys.modules}
-    # the code objects of numpy.testing's functions: swapping `f.__code__` changes a function in place
-    codes = [(f, f.__code__) for f in vars(numpy.testing).values() if type(f) is types.FunctionType]
+
     sys_hooks = {n: getattr(sys, n) for n in ("displayhook", "stdout", "stderr") if hasattr(sys, n)}
     shell_names = ("run_cell", "run_cell_async", "_run_cell", "run_code", "run_ast_nodes", "showtraceback",
                    "_showtraceback", "showsyntaxerror", "showindentationerror", "CustomTB", "set_custom_exc",
@@ -82,6 +81,10 @@ def install(key, aliases, output_limit=0):
         return checked
 
     hardened = {n: harden(n, f) for n, f in originals.items()}
+    # the code objects of numpy.testing's functions (and of their hardened versions, which are what the
+    # notebook sees): swapping `f.__code__` changes a function in place
+    codes = [(f, f.__code__) for f in list(vars(numpy.testing).values()) + list(hardened.values())
+             if type(f) is types.FunctionType]
 
     def restore():
         "Put back everything the snapshot holds; return the names that had been changed."

@@ -208,6 +208,7 @@ def _prune(tree, expected_names, keep_names):
         if removable is None:
             break
         body.remove(removable)
+        expected_names = expected_names | _loaded([removable])   # what only it read may go too
     tree.body = body
     return tree
 
@@ -338,7 +339,7 @@ def __tito_probes(src, mime, graded):
             return None
         def __exit__(self, etype, err, tb):
             if etype is None:
-                send({"k": self.k, "value": {"raised": None}})
+                send({"k": self.k, "raised": None, "message": None})
                 return False
             if not issubclass(etype, Exception_):
                 return False
