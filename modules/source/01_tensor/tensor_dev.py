@@ -232,8 +232,9 @@ expect_agree(r.data, rand(10_000, seed=0).data, "rand (the same seed gives the s
 # `x - 1` and `1 / x` all work (that is what the reflected `__radd__`, `__rsub__`, ...
 # methods are for).
 
-# %% nbgrader={"grade": false, "grade_id": "01-tensor-elementwise", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-op-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (every op uses them): importable by name, not part of the module's `__all__`
 def data_of(x):
     "The numpy data behind `x`: a Tensor's array, a Python number as is, anything else via `Tensor`."
     if isinstance(x, Tensor): return x.data
@@ -243,6 +244,8 @@ def wrap(out):
     "A Tensor around an op's numpy result, keeping the dtype numpy computed (float32 stays float32)."
     return Tensor(out, dtype=out.dtype)
 
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-elementwise", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def elementwise(fn, a, b, name):
     "Apply the numpy function `fn` to `a` and `b` with broadcasting; name both shapes if they clash."
     ### BEGIN SOLUTION
@@ -479,6 +482,15 @@ expect_equal(x.max(axis=1, keepdims=True).data, [[5.0], [6.0]], "Tensor.max(axis
 # arguments or as one tuple or list. A reshape that cannot fit raises a `ValueError` naming
 # the tensor's shape first and the requested one after it, e.g. `(6,)` and `(4, 2)`.
 
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-index-helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (indexing here and its gradient in module 02): importable by name, not part of the module's `__all__`
+def index_of(key):
+    "A numpy index from `key`, with any Tensors inside it replaced by their data."
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key.data if isinstance(key, Tensor) else key
+
 # %% nbgrader={"grade": false, "grade_id": "01-tensor-shape-ops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 @patch
@@ -508,12 +520,6 @@ Tensor.T = property(lambda self: self.transpose(), doc="The last two dimensions 
 
 # Module 02 makes these methods differentiable: its versions call the ones you wrote here for the result.
 plain_methods = {name: getattr(Tensor, name) for name in ("matmul", "reshape", "transpose")}
-
-def index_of(key):
-    "A numpy index from `key`, with any Tensors inside it replaced by their data."
-    if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    return key.data if isinstance(key, Tensor) else key
 
 @patch
 def __getitem__(self: Tensor, key):

@@ -239,6 +239,19 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
     ### END SOLUTION
 
+# %% nbgrader={"grade": true, "grade_id": "02-autograd-unbroadcast-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+g = np.arange(24, dtype=np.float32).reshape(4, 2, 3)
+expect_equal(unbroadcast(g, (4, 2, 3)), g, "unbroadcast (to the same shape: nothing to sum)")
+expect_equal(unbroadcast(g, (3,)), g.sum(axis=(0, 1)), "unbroadcast (to (3,): sums the leading axes)")
+expect_equal(unbroadcast(g, (2, 3)), g.sum(axis=0), "unbroadcast (to (2, 3))")
+expect_equal(unbroadcast(g, (2, 1)), g.sum(axis=(0, 2))[:, None], "unbroadcast (to (2, 1): sums the stretched size-1 axis too)")
+expect_equal(unbroadcast(g, (1, 3)), g.sum(axis=(0, 1))[None, :], "unbroadcast (to (1, 3))")
+expect_equal(unbroadcast(g, (4, 1, 3)), g.sum(axis=1, keepdims=True), "unbroadcast (to (4, 1, 3))")
+expect_equal(unbroadcast(g, ()), np.float32(276.0), "unbroadcast (to (): sums everything)")
+
+# %% nbgrader={"grade": false, "grade_id": "02-autograd-op-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the operators below use them): importable by name, not part of the module's `__all__`
 def lift(x, like):
     "`x` as a Tensor; a Python number takes `like`'s floating dtype so float32 stays float32."
     if isinstance(x, Tensor):
@@ -254,16 +267,6 @@ def broadcast_data(fn, a, b, name):
     except ValueError:
         raise ValueError(f"{name}: cannot broadcast shapes {a.shape} and {b.shape}; aligned from the right, "
                          "each dimension pair must be equal or contain a 1") from None
-
-# %% nbgrader={"grade": true, "grade_id": "02-autograd-unbroadcast-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-g = np.arange(24, dtype=np.float32).reshape(4, 2, 3)
-expect_equal(unbroadcast(g, (4, 2, 3)), g, "unbroadcast (to the same shape: nothing to sum)")
-expect_equal(unbroadcast(g, (3,)), g.sum(axis=(0, 1)), "unbroadcast (to (3,): sums the leading axes)")
-expect_equal(unbroadcast(g, (2, 3)), g.sum(axis=0), "unbroadcast (to (2, 3))")
-expect_equal(unbroadcast(g, (2, 1)), g.sum(axis=(0, 2))[:, None], "unbroadcast (to (2, 1): sums the stretched size-1 axis too)")
-expect_equal(unbroadcast(g, (1, 3)), g.sum(axis=(0, 1))[None, :], "unbroadcast (to (1, 3))")
-expect_equal(unbroadcast(g, (4, 1, 3)), g.sum(axis=1, keepdims=True), "unbroadcast (to (4, 1, 3))")
-expect_equal(unbroadcast(g, ()), np.float32(276.0), "unbroadcast (to (): sums everything)")
 
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-arithmetic", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -520,8 +523,9 @@ W = rng.standard_normal(2)
 expect_equal(grads_of(lambda v, b: v @ b, v, B, weights=W), [B @ W, np.outer(v, W)],
              "Tensor.matmul backward ((4,) @ (4, 2))")
 
-# %% nbgrader={"grade": false, "grade_id": "02-autograd-reductions", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "02-autograd-reduction-helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the reductions below use it): importable by name, not part of the module's `__all__`
 def expand_reduced(g, shape, axis, keepdims):
     "Broadcast the gradient of a reduction over `axis` back to the input `shape`."
     if axis is not None and not keepdims:
@@ -529,6 +533,8 @@ def expand_reduced(g, shape, axis, keepdims):
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(g, shape)
 
+# %% nbgrader={"grade": false, "grade_id": "02-autograd-reductions", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 @patch
 def sum(self: Tensor, axis=None, keepdims=False):
     "Sum over `axis`, differentiable."
