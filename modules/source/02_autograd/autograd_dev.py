@@ -418,31 +418,38 @@ expect_equal(x.grad.data, [3.0, -3.0, 7.0],
              "Tensor.__mul__ and __add__ backward (x * x + x: summed where x is used twice)")
 
 # %% [markdown]
-# From here on the tests backpropagate a fixed weighting `W` of an op's outputs, i.e. the
-# gradient of `sum(W * f(a, b))` (the same trick `gradcheck` uses), and compare each input's
-# gradient with the rule above, written out in numpy.
+# From here on the tests run an op forward and backpropagate a fixed weighting `W` of its
+# outputs, i.e. take the gradient of `sum(W * f(a, b))` (the same trick `gradcheck` uses), and
+# compare the value and each input's gradient with the rule above, written out in numpy.
 
-# %% nbgrader={"grade": false, "grade_id": "02-autograd-grads-of", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def grads_of(fn, *arrays, weights):
-    "What `backward()` gives each float64 input made from `arrays` for sum(weights * fn(*inputs)) (None: no gradient)."
+# %% nbgrader={"grade": false, "grade_id": "02-autograd-value-and-grads", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def value_and_grads(fn, *arrays, weights):
+    """`fn`'s value on float64 inputs made from `arrays`, and the gradient `backward()` gives each input for
+    sum(weights * value) (None where none arrived)."""
     inputs = [Tensor(x, dtype=np.float64, requires_grad=True) for x in arrays]
-    fn(*inputs).backward(np.asarray(weights, dtype=np.float64))
-    return [None if x.grad is None else x.grad.data for x in inputs]
+    out = fn(*inputs)
+    out.backward(np.asarray(weights, dtype=np.float64))
+    return {"value": out.data, "grads": [None if x.grad is None else x.grad.data for x in inputs]}
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-arith-grads", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(1)
 A, B = rng.standard_normal((3, 4)), rng.uniform(0.5, 2, (3, 4))
-W = rng.standard_normal((3, 4))  # the weighting of the outputs: grads_of backpropagates sum(W * f(a, b))
-expect_equal(grads_of(lambda a, b: a + b, A, B, weights=W), [W, W], "Tensor.__add__ backward")
-expect_equal(grads_of(lambda a, b: a - b, A, B, weights=W), [W, -W], "Tensor.__sub__ backward")
-expect_equal(grads_of(lambda a, b: a * b, A, B, weights=W), [W * B, W * A], "Tensor.__mul__ backward")
-expect_equal(grads_of(lambda a, b: a / b, A, B, weights=W), [W / B, -W * A / B ** 2], "Tensor.__truediv__ backward")
-expect_equal(grads_of(lambda a, b: a ** 3 - 2 * b, A, B, weights=W), [3 * A ** 2 * W, -2 * W],
-             "Tensor.__pow__ and __rmul__ backward (a ** 3 - 2 * b)")
-expect_equal(grads_of(lambda a, b: -a + 1 / b, A, B, weights=W), [-W, -W / B ** 2],
-             "Tensor.__neg__ and __rtruediv__ backward (-a + 1 / b)")
-expect_equal(grads_of(lambda a, b: (1 - a) + (b + 2), A, B, weights=W), [-W, W],
-             "Tensor.__rsub__ and __add__ backward ((1 - a) + (b + 2))")
+W = rng.standard_normal((3, 4))  # the weighting of the outputs: the gradients are those of sum(W * f(a, b))
+expect_equal(value_and_grads(lambda a, b: a + b, A, B, weights=W), {"value": A + B, "grads": [W, W]},
+             "Tensor.__add__ (value and backward)")
+expect_equal(value_and_grads(lambda a, b: a - b, A, B, weights=W), {"value": A - B, "grads": [W, -W]},
+             "Tensor.__sub__ (value and backward)")
+expect_equal(value_and_grads(lambda a, b: a * b, A, B, weights=W), {"value": A * B, "grads": [W * B, W * A]},
+             "Tensor.__mul__ (value and backward)")
+expect_equal(value_and_grads(lambda a, b: a / b, A, B, weights=W), {"value": A / B, "grads": [W / B, -W * A / B ** 2]},
+             "Tensor.__truediv__ (value and backward)")
+expect_equal(value_and_grads(lambda a, b: a ** 3 - 2 * b, A, B, weights=W),
+             {"value": A ** 3 - 2 * B, "grads": [3 * A ** 2 * W, -2 * W]},
+             "Tensor.__pow__ and __rmul__ (value and backward of a ** 3 - 2 * b)")
+expect_equal(value_and_grads(lambda a, b: -a + 1 / b, A, B, weights=W), {"value": -A + 1 / B, "grads": [-W, -W / B ** 2]},
+             "Tensor.__neg__ and __rtruediv__ (value and backward of -a + 1 / b)")
+expect_equal(value_and_grads(lambda a, b: (1 - a) + (b + 2), A, B, weights=W), {"value": (1 - A) + (B + 2), "grads": [-W, W]},
+             "Tensor.__rsub__ and __add__ (value and backward of (1 - a) + (b + 2))")
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-broadcast-grads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.ones((4, 3)), requires_grad=True)
@@ -453,14 +460,15 @@ expect_equal(bias.grad.data, [4.0, 4.0, 4.0],
 expect_equal(x.grad.data, np.tile([1.0, 2.0, 3.0], (4, 1)), "Tensor.__mul__ backward (the (4, 3) input)")
 rng = np.random.default_rng(6)
 C, R, W = rng.standard_normal((4, 1)), rng.standard_normal((1, 5)), rng.standard_normal((4, 5))
-expect_equal(grads_of(lambda c, r: c * r + c, C, R, weights=W),
-             [(W * R).sum(axis=1, keepdims=True) + W.sum(axis=1, keepdims=True), (W * C).sum(axis=0, keepdims=True)],
-             "Tensor.__mul__ and __add__ backward (broadcasting (4, 1) * (1, 5) + (4, 1))")
+expect_equal(value_and_grads(lambda c, r: c * r + c, C, R, weights=W),
+             {"value": C * R + C,
+              "grads": [(W * R).sum(axis=1, keepdims=True) + W.sum(axis=1, keepdims=True), (W * C).sum(axis=0, keepdims=True)]},
+             "Tensor.__mul__ and __add__ (value and backward, broadcasting (4, 1) * (1, 5) + (4, 1))")
 ### BEGIN HIDDEN TESTS
 M, W = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
-expect_equal(grads_of(lambda s, m: m / s - s * m, np.array(2.0), M, weights=W),
-             [np.sum(-W * M / 4.0 - W * M), W / 2.0 - 2.0 * W],
-             "Tensor.__truediv__, __mul__ and __sub__ backward (a 0-d tensor s broadcast: m / s - s * m)")
+expect_equal(value_and_grads(lambda s, m: m / s - s * m, np.array(2.0), M, weights=W),
+             {"value": M / 2.0 - 2.0 * M, "grads": [np.sum(-W * M / 4.0 - W * M), W / 2.0 - 2.0 * W]},
+             "Tensor.__truediv__, __mul__ and __sub__ (value and backward, a 0-d tensor s broadcast: m / s - s * m)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -510,18 +518,21 @@ rng = np.random.default_rng(2)
 A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
 X, Y, v = rng.standard_normal((5, 3, 4)), rng.standard_normal((5, 4, 2)), rng.standard_normal(4)
 W = rng.standard_normal((3, 2))
-expect_equal(grads_of(lambda a, b: a @ b, A, B, weights=W), [W @ B.T, A.T @ W], "Tensor.matmul backward ((3, 4) @ (4, 2))")
+expect_equal(value_and_grads(lambda a, b: a @ b, A, B, weights=W), {"value": A @ B, "grads": [W @ B.T, A.T @ W]},
+             "Tensor.matmul (value and backward, (3, 4) @ (4, 2))")
 W = rng.standard_normal((5, 3, 2))
-expect_equal(grads_of(lambda x, b: x @ b, X, B, weights=W), [W @ B.T, (X.transpose(0, 2, 1) @ W).sum(axis=0)],
-             "Tensor.matmul backward (batched (5, 3, 4) @ (4, 2): B's gradient sums over the batch)")
-expect_equal(grads_of(lambda x, y: x @ y, X, Y, weights=W), [W @ Y.transpose(0, 2, 1), X.transpose(0, 2, 1) @ W],
-             "Tensor.matmul backward (both batched: (5, 3, 4) @ (5, 4, 2))")
+expect_equal(value_and_grads(lambda x, b: x @ b, X, B, weights=W),
+             {"value": X @ B, "grads": [W @ B.T, (X.transpose(0, 2, 1) @ W).sum(axis=0)]},
+             "Tensor.matmul (value and backward, batched (5, 3, 4) @ (4, 2): B's gradient sums over the batch)")
+expect_equal(value_and_grads(lambda x, y: x @ y, X, Y, weights=W),
+             {"value": X @ Y, "grads": [W @ Y.transpose(0, 2, 1), X.transpose(0, 2, 1) @ W]},
+             "Tensor.matmul (value and backward, both batched: (5, 3, 4) @ (5, 4, 2))")
 W = rng.standard_normal(3)
-expect_equal(grads_of(lambda a, v: a @ v, A, v, weights=W), [np.outer(W, v), A.T @ W],
-             "Tensor.matmul backward ((3, 4) @ (4,))")
+expect_equal(value_and_grads(lambda a, v: a @ v, A, v, weights=W), {"value": A @ v, "grads": [np.outer(W, v), A.T @ W]},
+             "Tensor.matmul (value and backward, (3, 4) @ (4,))")
 W = rng.standard_normal(2)
-expect_equal(grads_of(lambda v, b: v @ b, v, B, weights=W), [B @ W, np.outer(v, W)],
-             "Tensor.matmul backward ((4,) @ (4, 2))")
+expect_equal(value_and_grads(lambda v, b: v @ b, v, B, weights=W), {"value": v @ B, "grads": [B @ W, np.outer(v, W)]},
+             "Tensor.matmul (value and backward, (4,) @ (4, 2))")
 
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-reduction-helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| exporti
@@ -572,26 +583,35 @@ def max(self: Tensor, axis=None, keepdims=False):
 rng = np.random.default_rng(3)
 X = rng.standard_normal((3, 4, 2))
 W = rng.standard_normal(())
-expect_equal(grads_of(lambda x: x.sum(), X, weights=W), [np.full(X.shape, W)], "Tensor.sum backward (sum())")
-expect_equal(grads_of(lambda x: x.mean(), X, weights=W), [np.full(X.shape, W / 24)], "Tensor.mean backward (mean())")
-expect_equal(grads_of(lambda x: x.max(), X, weights=W), [(X == X.max()) * W], "Tensor.max backward (max())")
+expect_equal(value_and_grads(lambda x: x.sum(), X, weights=W), {"value": X.sum(), "grads": [np.full(X.shape, W)]},
+             "Tensor.sum (value and backward of sum())")
+expect_equal(value_and_grads(lambda x: x.mean(), X, weights=W), {"value": X.mean(), "grads": [np.full(X.shape, W / 24)]},
+             "Tensor.mean (value and backward of mean())")
+expect_equal(value_and_grads(lambda x: x.max(), X, weights=W), {"value": X.max(), "grads": [(X == X.max()) * W]},
+             "Tensor.max (value and backward of max())")
 W = rng.standard_normal((3, 2))
-expect_equal(grads_of(lambda x: x.sum(axis=1), X, weights=W), [np.broadcast_to(W[:, None, :], X.shape)],
-             "Tensor.sum backward (axis=1)")
-expect_equal(grads_of(lambda x: x.max(axis=1), X, weights=W), [(X == X.max(axis=1, keepdims=True)) * W[:, None, :]],
-             "Tensor.max backward (axis=1)")
+expect_equal(value_and_grads(lambda x: x.sum(axis=1), X, weights=W),
+             {"value": X.sum(axis=1), "grads": [np.broadcast_to(W[:, None, :], X.shape)]},
+             "Tensor.sum (value and backward, axis=1)")
+expect_equal(value_and_grads(lambda x: x.max(axis=1), X, weights=W),
+             {"value": X.max(axis=1), "grads": [(X == X.max(axis=1, keepdims=True)) * W[:, None, :]]},
+             "Tensor.max (value and backward, axis=1)")
 W = rng.standard_normal((1, 4, 1))
-expect_equal(grads_of(lambda x: x.sum(axis=(0, 2), keepdims=True), X, weights=W), [np.broadcast_to(W, X.shape)],
-             "Tensor.sum backward (axis=(0, 2), keepdims=True)")
+expect_equal(value_and_grads(lambda x: x.sum(axis=(0, 2), keepdims=True), X, weights=W),
+             {"value": X.sum(axis=(0, 2), keepdims=True), "grads": [np.broadcast_to(W, X.shape)]},
+             "Tensor.sum (value and backward, axis=(0, 2), keepdims=True)")
 W = rng.standard_normal((3, 4))
-expect_equal(grads_of(lambda x: x.mean(axis=-1), X, weights=W), [np.broadcast_to(W[:, :, None] / 2, X.shape)],
-             "Tensor.mean backward (axis=-1)")
+expect_equal(value_and_grads(lambda x: x.mean(axis=-1), X, weights=W),
+             {"value": X.mean(axis=-1), "grads": [np.broadcast_to(W[:, :, None] / 2, X.shape)]},
+             "Tensor.mean (value and backward, axis=-1)")
 W = rng.standard_normal((1, 4, 2))
-expect_equal(grads_of(lambda x: x.mean(axis=0, keepdims=True), X, weights=W), [np.broadcast_to(W / 3, X.shape)],
-             "Tensor.mean backward (axis=0, keepdims=True)")
+expect_equal(value_and_grads(lambda x: x.mean(axis=0, keepdims=True), X, weights=W),
+             {"value": X.mean(axis=0, keepdims=True), "grads": [np.broadcast_to(W / 3, X.shape)]},
+             "Tensor.mean (value and backward, axis=0, keepdims=True)")
 W = rng.standard_normal((3, 4, 1))
-expect_equal(grads_of(lambda x: x.max(axis=2, keepdims=True), X, weights=W), [(X == X.max(axis=2, keepdims=True)) * W],
-             "Tensor.max backward (axis=2, keepdims=True)")
+expect_equal(value_and_grads(lambda x: x.max(axis=2, keepdims=True), X, weights=W),
+             {"value": X.max(axis=2, keepdims=True), "grads": [(X == X.max(axis=2, keepdims=True)) * W]},
+             "Tensor.max (value and backward, axis=2, keepdims=True)")
 t = Tensor([1.0, 3.0, 3.0], requires_grad=True)
 t.max().backward()
 expect_equal(t.grad.data, [0.0, 0.5, 0.5], "Tensor.max backward (ties share the gradient)")
@@ -635,20 +655,32 @@ def __getitem__(self: Tensor, key):
 rng = np.random.default_rng(4)
 X = rng.standard_normal((2, 3, 4))
 W = rng.standard_normal((6, 4))
-expect_equal(grads_of(lambda x: x.reshape(6, 4), X, weights=W), [W.reshape(2, 3, 4)], "Tensor.reshape backward ((6, 4))")
+expect_equal(value_and_grads(lambda x: x.reshape(6, 4), X, weights=W), {"value": X.reshape(6, 4), "grads": [W.reshape(2, 3, 4)]},
+             "Tensor.reshape (value and backward, (6, 4))")
 W = rng.standard_normal(24)
-expect_equal(grads_of(lambda x: x.reshape(-1), X, weights=W), [W.reshape(2, 3, 4)], "Tensor.reshape backward (-1)")
+expect_equal(value_and_grads(lambda x: x.reshape(-1), X, weights=W), {"value": X.reshape(-1), "grads": [W.reshape(2, 3, 4)]},
+             "Tensor.reshape (value and backward, -1)")
 W = rng.standard_normal((2, 4, 3))
-expect_equal(grads_of(lambda x: x.transpose(), X, weights=W), [W.transpose(0, 2, 1)],
-             "Tensor.transpose backward (no axes: the last two swapped)")
+expect_equal(value_and_grads(lambda x: x.transpose(), X, weights=W),
+             {"value": X.transpose(0, 2, 1), "grads": [W.transpose(0, 2, 1)]},
+             "Tensor.transpose (value and backward, no axes: the last two swapped)")
 W = rng.standard_normal((4, 2, 3))
-expect_equal(grads_of(lambda x: x.transpose(2, 0, 1), X, weights=W), [W.transpose(1, 2, 0)],
-             "Tensor.transpose backward ((2, 0, 1): the gradient goes back by the inverse permutation)")
-expect_equal(grads_of(lambda x: x.transpose((2, 0, 1)), X, weights=W), [W.transpose(1, 2, 0)],
-             "Tensor.transpose backward (axes as one tuple)")
+expect_equal(value_and_grads(lambda x: x.transpose(2, 0, 1), X, weights=W),
+             {"value": X.transpose(2, 0, 1), "grads": [W.transpose(1, 2, 0)]},
+             "Tensor.transpose (value and backward, (2, 0, 1): the gradient goes back by the inverse permutation)")
+expect_equal(value_and_grads(lambda x: x.transpose((2, 0, 1)), X, weights=W),
+             {"value": X.transpose(2, 0, 1), "grads": [W.transpose(1, 2, 0)]},
+             "Tensor.transpose (value and backward, axes as one tuple)")
 W = rng.standard_normal((2, 12))
-expect_equal(grads_of(lambda x: x.T.reshape(2, 12), X, weights=W), [W.reshape(2, 4, 3).transpose(0, 2, 1)],
-             "Tensor.transpose and reshape backward (x.T.reshape(2, 12))")
+expect_equal(value_and_grads(lambda x: x.T.reshape(2, 12), X, weights=W),
+             {"value": X.transpose(0, 2, 1).reshape(2, 12), "grads": [W.reshape(2, 4, 3).transpose(0, 2, 1)]},
+             "Tensor.transpose and reshape (value and backward of x.T.reshape(2, 12))")
+P, W = rng.standard_normal((3, 5)), rng.standard_normal((5, 3))
+expect_equal(value_and_grads(lambda p: p.T, P, weights=W), {"value": P.T, "grads": [W.T]},
+             "Tensor.transpose (value and backward of a matrix's .T)")
+V, W = rng.standard_normal(4), rng.standard_normal(4)
+expect_equal(value_and_grads(lambda v: v.transpose(), V, weights=W), {"value": V, "grads": [W]},
+             "Tensor.transpose (value and backward: a vector stays as it is)")
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-indexing-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -664,24 +696,28 @@ def scattered(key, w):
     return out
 
 W = rng.standard_normal(5)
-expect_equal(grads_of(lambda m: m[1], M, weights=W), [scattered(1, W)], "Tensor.__getitem__ backward (m[1])")
+expect_equal(value_and_grads(lambda m: m[1], M, weights=W), {"value": M[1], "grads": [scattered(1, W)]},
+             "Tensor.__getitem__ (value and backward of m[1])")
 W = rng.standard_normal((4, 2))
-expect_equal(grads_of(lambda m: m[:, 1:3], M, weights=W), [scattered((slice(None), slice(1, 3)), W)],
-             "Tensor.__getitem__ backward (m[:, 1:3])")
+expect_equal(value_and_grads(lambda m: m[:, 1:3], M, weights=W),
+             {"value": M[:, 1:3], "grads": [scattered((slice(None), slice(1, 3)), W)]},
+             "Tensor.__getitem__ (value and backward of m[:, 1:3])")
 W = rng.standard_normal((3, 5))
-expect_equal(grads_of(lambda m: m[np.array([3, 0, 3])], M, weights=W), [scattered(np.array([3, 0, 3]), W)],
-             "Tensor.__getitem__ backward (m[[3, 0, 3]]: row 3 picked twice)")
+expect_equal(value_and_grads(lambda m: m[np.array([3, 0, 3])], M, weights=W),
+             {"value": M[[3, 0, 3]], "grads": [scattered(np.array([3, 0, 3]), W)]},
+             "Tensor.__getitem__ (value and backward of m[[3, 0, 3]]: row 3 picked twice)")
 W = rng.standard_normal((3, 3))
-expect_equal(grads_of(lambda m: m[1:, ::2], M, weights=W), [scattered((slice(1, None), slice(None, None, 2)), W)],
-             "Tensor.__getitem__ backward (m[1:, ::2])")
+expect_equal(value_and_grads(lambda m: m[1:, ::2], M, weights=W),
+             {"value": M[1:, ::2], "grads": [scattered((slice(1, None), slice(None, None, 2)), W)]},
+             "Tensor.__getitem__ (value and backward of m[1:, ::2])")
 ### BEGIN HIDDEN TESTS
 W = rng.standard_normal(3)
-expect_equal(grads_of(lambda m: m[np.array([0, 0, 1]), np.array([2, 2, 4])], M, weights=W),
-             [scattered((np.array([0, 0, 1]), np.array([2, 2, 4])), W)],
-             "Tensor.__getitem__ backward (m[[0, 0, 1], [2, 2, 4]]: one element picked twice)")
+expect_equal(value_and_grads(lambda m: m[np.array([0, 0, 1]), np.array([2, 2, 4])], M, weights=W),
+             {"value": M[[0, 0, 1], [2, 2, 4]], "grads": [scattered((np.array([0, 0, 1]), np.array([2, 2, 4])), W)]},
+             "Tensor.__getitem__ (value and backward of m[[0, 0, 1], [2, 2, 4]]: one element picked twice)")
 W = rng.standard_normal(int((M > 0).sum()))
-expect_equal(grads_of(lambda m: m[m.data > 0], M, weights=W), [scattered(M > 0, W)],
-             "Tensor.__getitem__ backward (a boolean mask)")
+expect_equal(value_and_grads(lambda m: m[m.data > 0], M, weights=W), {"value": M[M > 0], "grads": [scattered(M > 0, W)]},
+             "Tensor.__getitem__ (value and backward with a boolean mask)")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "02-autograd-exp-log", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -705,9 +741,12 @@ def log(self: Tensor):
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-exp-log-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(5)
 X, W = rng.uniform(0.5, 2.0, (3, 2)), rng.standard_normal((3, 2))
-expect_equal(grads_of(lambda x: x.exp(), X, weights=W), [W * np.exp(X)], "Tensor.exp backward")
-expect_equal(grads_of(lambda x: x.log(), X, weights=W), [W / X], "Tensor.log backward")
-expect_equal(grads_of(lambda x: (x * 2).exp().log(), X, weights=W), [2 * W], "Tensor.exp and log backward (log(exp(2x)))")
+expect_equal(value_and_grads(lambda x: x.exp(), X, weights=W), {"value": np.exp(X), "grads": [W * np.exp(X)]},
+             "Tensor.exp (value and backward)")
+expect_equal(value_and_grads(lambda x: x.log(), X, weights=W), {"value": np.log(X), "grads": [W / X]},
+             "Tensor.log (value and backward)")
+expect_equal(value_and_grads(lambda x: (x * 2).exp().log(), X, weights=W), {"value": 2 * X, "grads": [2 * W]},
+             "Tensor.exp and log (value and backward of log(exp(2x)))")
 
 # %% [markdown]
 # ## 5. Deep graphs, and turning the graph off
