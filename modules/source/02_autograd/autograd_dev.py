@@ -95,14 +95,15 @@ fn = lambda g: (g, g)
 out = Tensor.from_op(a.data + b.data, (a, b), fn)
 expect_equal(out.data, [4.0, 6.0], "Tensor.from_op (wraps the data)")
 expect_equal(out.requires_grad, True, "Tensor.from_op (a parent requires a gradient, so the result does)")
-expect_equal(type(out._parents) is tuple and len(out._parents) == 2 and out._parents[0] is a and out._parents[1] is b, True,
-             "Tensor.from_op (records the parents, in order, as a tuple)")
+expect_equal(type(out._parents) is tuple and len(out._parents) == 2 and out._parents[0] is a and out._parents[1] is b,
+             True, "Tensor.from_op (records the parents, in order, as a tuple)")
 expect_equal(out._backward is fn, True, "Tensor.from_op (records the backward function)")
 expect_equal(Tensor.from_op(b.data * 2, (b,), lambda g: (g,)).requires_grad, False,
              "Tensor.from_op (no parent needs a gradient)")
 with no_grad():
     quiet = Tensor.from_op(a.data * 2, (a,), lambda g: (g,))
-expect_equal((quiet.requires_grad, quiet._parents == ()), (False, True), "Tensor.from_op (under no_grad nothing is recorded)")
+expect_equal((quiet.requires_grad, quiet._parents == ()), (False, True),
+             "Tensor.from_op (under no_grad nothing is recorded)")
 expect_equal(Tensor.from_op(a.data * 2, (a,), lambda g: (g,)).requires_grad, True,
              "Tensor.from_op (recording resumes after no_grad)")
 
@@ -207,7 +208,8 @@ p = Tensor([1.0], requires_grad=True)
 q = Tensor.from_op(p.data * 2, (p,), lambda g: (g * 2,))
 r = Tensor.from_op(q.data + p.data, (q, p), lambda g: (None, g))
 r.backward()
-expect_equal(p.grad.data, [1.0], "Tensor.backward (a None gradient skips that parent only; the other paths still count)")
+expect_equal(p.grad.data, [1.0],
+             "Tensor.backward (a None gradient skips that parent only; the other paths still count)")
 # A backward that returns a gradient of the wrong shape is caught where it happens.
 v = Tensor([1.0, 2.0], requires_grad=True)
 wrong = Tensor.from_op(v.data.sum(), (v,), lambda g: (np.ones(3),))
@@ -244,7 +246,8 @@ g = np.arange(24, dtype=np.float32).reshape(4, 2, 3)
 expect_equal(unbroadcast(g, (4, 2, 3)), g, "unbroadcast (to the same shape: nothing to sum)")
 expect_equal(unbroadcast(g, (3,)), g.sum(axis=(0, 1)), "unbroadcast (to (3,): sums the leading axes)")
 expect_equal(unbroadcast(g, (2, 3)), g.sum(axis=0), "unbroadcast (to (2, 3))")
-expect_equal(unbroadcast(g, (2, 1)), g.sum(axis=(0, 2))[:, None], "unbroadcast (to (2, 1): sums the stretched size-1 axis too)")
+expect_equal(unbroadcast(g, (2, 1)), g.sum(axis=(0, 2))[:, None],
+             "unbroadcast (to (2, 1): sums the stretched size-1 axis too)")
 expect_equal(unbroadcast(g, (1, 3)), g.sum(axis=(0, 1))[None, :], "unbroadcast (to (1, 3))")
 expect_equal(unbroadcast(g, (4, 1, 3)), g.sum(axis=1, keepdims=True), "unbroadcast (to (4, 1, 3))")
 expect_equal(unbroadcast(g, ()), np.float32(276.0), "unbroadcast (to (): sums everything)")
@@ -404,7 +407,7 @@ y = Tensor(y_np, dtype=np.float64, requires_grad=True)
 c = Tensor([7.0, 7.0, 7.0], dtype=np.float64)  # needs no gradient: numerical_grad skips it
 w = np.array([1.0, 2.0, -1.0])
 expect_equal(numerical_grad(square, [x], w, 1e-4), [2 * w * x_np],
-             "numerical_grad (a list with one gradient per input; the central difference is (f(x+eps) - f(x-eps)) / (2*eps))")
+             "numerical_grad (a list, one gradient per input; central differences: (f(x+eps) - f(x-eps)) / (2*eps))")
 expect_equal(numerical_grad(lambda x, c, y: product(x, y), [x, c, y], w, 1e-4), [w * y_np, w * x_np],
              "numerical_grad (the first and third inputs; the constant between them is skipped)")
 expect_equal(x.data, [1.0, -2.0, 3.0], "numerical_grad (must put every nudged value back)", rtol=0, atol=0)
@@ -446,9 +449,11 @@ expect_equal(value_and_grads(lambda a, b: a / b, A, B, weights=W), {"value": A /
 expect_equal(value_and_grads(lambda a, b: a ** 3 - 2 * b, A, B, weights=W),
              {"value": A ** 3 - 2 * B, "grads": [3 * A ** 2 * W, -2 * W]},
              "Tensor.__pow__ and __rmul__ (value and backward of a ** 3 - 2 * b)")
-expect_equal(value_and_grads(lambda a, b: -a + 1 / b, A, B, weights=W), {"value": -A + 1 / B, "grads": [-W, -W / B ** 2]},
+expect_equal(value_and_grads(lambda a, b: -a + 1 / b, A, B, weights=W),
+             {"value": -A + 1 / B, "grads": [-W, -W / B ** 2]},
              "Tensor.__neg__ and __rtruediv__ (value and backward of -a + 1 / b)")
-expect_equal(value_and_grads(lambda a, b: (1 - a) + (b + 2), A, B, weights=W), {"value": (1 - A) + (B + 2), "grads": [-W, W]},
+expect_equal(value_and_grads(lambda a, b: (1 - a) + (b + 2), A, B, weights=W),
+             {"value": (1 - A) + (B + 2), "grads": [-W, W]},
              "Tensor.__rsub__ and __add__ (value and backward of (1 - a) + (b + 2))")
 
 # %% nbgrader={"grade": true, "grade_id": "02-autograd-broadcast-grads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -461,8 +466,8 @@ expect_equal(x.grad.data, np.tile([1.0, 2.0, 3.0], (4, 1)), "Tensor.__mul__ back
 rng = np.random.default_rng(6)
 C, R, W = rng.standard_normal((4, 1)), rng.standard_normal((1, 5)), rng.standard_normal((4, 5))
 expect_equal(value_and_grads(lambda c, r: c * r + c, C, R, weights=W),
-             {"value": C * R + C,
-              "grads": [(W * R).sum(axis=1, keepdims=True) + W.sum(axis=1, keepdims=True), (W * C).sum(axis=0, keepdims=True)]},
+             {"value": C * R + C, "grads": [(W * R).sum(axis=1, keepdims=True) + W.sum(axis=1, keepdims=True),
+                                            (W * C).sum(axis=0, keepdims=True)]},
              "Tensor.__mul__ and __add__ (value and backward, broadcasting (4, 1) * (1, 5) + (4, 1))")
 ### BEGIN HIDDEN TESTS
 M, W = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
@@ -585,7 +590,8 @@ X = rng.standard_normal((3, 4, 2))
 W = rng.standard_normal(())
 expect_equal(value_and_grads(lambda x: x.sum(), X, weights=W), {"value": X.sum(), "grads": [np.full(X.shape, W)]},
              "Tensor.sum (value and backward of sum())")
-expect_equal(value_and_grads(lambda x: x.mean(), X, weights=W), {"value": X.mean(), "grads": [np.full(X.shape, W / 24)]},
+expect_equal(value_and_grads(lambda x: x.mean(), X, weights=W),
+             {"value": X.mean(), "grads": [np.full(X.shape, W / 24)]},
              "Tensor.mean (value and backward of mean())")
 expect_equal(value_and_grads(lambda x: x.max(), X, weights=W), {"value": X.max(), "grads": [(X == X.max()) * W]},
              "Tensor.max (value and backward of max())")
@@ -655,10 +661,12 @@ def __getitem__(self: Tensor, key):
 rng = np.random.default_rng(4)
 X = rng.standard_normal((2, 3, 4))
 W = rng.standard_normal((6, 4))
-expect_equal(value_and_grads(lambda x: x.reshape(6, 4), X, weights=W), {"value": X.reshape(6, 4), "grads": [W.reshape(2, 3, 4)]},
+expect_equal(value_and_grads(lambda x: x.reshape(6, 4), X, weights=W),
+             {"value": X.reshape(6, 4), "grads": [W.reshape(2, 3, 4)]},
              "Tensor.reshape (value and backward, (6, 4))")
 W = rng.standard_normal(24)
-expect_equal(value_and_grads(lambda x: x.reshape(-1), X, weights=W), {"value": X.reshape(-1), "grads": [W.reshape(2, 3, 4)]},
+expect_equal(value_and_grads(lambda x: x.reshape(-1), X, weights=W),
+             {"value": X.reshape(-1), "grads": [W.reshape(2, 3, 4)]},
              "Tensor.reshape (value and backward, -1)")
 W = rng.standard_normal((2, 4, 3))
 expect_equal(value_and_grads(lambda x: x.transpose(), X, weights=W),
@@ -716,7 +724,8 @@ expect_equal(value_and_grads(lambda m: m[np.array([0, 0, 1]), np.array([2, 2, 4]
              {"value": M[[0, 0, 1], [2, 2, 4]], "grads": [scattered((np.array([0, 0, 1]), np.array([2, 2, 4])), W)]},
              "Tensor.__getitem__ (value and backward of m[[0, 0, 1], [2, 2, 4]]: one element picked twice)")
 W = rng.standard_normal(int((M > 0).sum()))
-expect_equal(value_and_grads(lambda m: m[m.data > 0], M, weights=W), {"value": M[M > 0], "grads": [scattered(M > 0, W)]},
+expect_equal(value_and_grads(lambda m: m[m.data > 0], M, weights=W),
+             {"value": M[M > 0], "grads": [scattered(M > 0, W)]},
              "Tensor.__getitem__ (value and backward with a boolean mask)")
 ### END HIDDEN TESTS
 
