@@ -232,8 +232,9 @@ expect_agree(r.data, rand(10_000, seed=0).data, "rand (the same seed gives the s
 # `x - 1` and `1 / x` all work (that is what the reflected `__radd__`, `__rsub__`, ...
 # methods are for).
 
-# %% nbgrader={"grade": false, "grade_id": "01-tensor-elementwise", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-op-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (every op uses them): importable by name, not part of the module's `__all__`
 def data_of(x):
     "The numpy data behind `x`: a Tensor's array, a Python number as is, anything else via `Tensor`."
     if isinstance(x, Tensor): return x.data
@@ -243,6 +244,8 @@ def wrap(out):
     "A Tensor around an op's numpy result, keeping the dtype numpy computed (float32 stays float32)."
     return Tensor(out, dtype=out.dtype)
 
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-elementwise", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def elementwise(fn, a, b, name):
     "Apply the numpy function `fn` to `a` and `b` with broadcasting; name both shapes if they clash."
     ### BEGIN SOLUTION
@@ -335,9 +338,9 @@ expect_equal((3 - a).data, [2.0, 1.0], "Tensor.__rsub__ (3 - a)")
 expect_equal((a - 3).data, [-2.0, -1.0], "Tensor.__sub__ (a - 3)")
 expect_equal((2 / a).data, [2.0, 1.0], "Tensor.__rtruediv__ (2 / a)")
 expect_equal((np.array([10.0, 20.0]) - a).data, [9.0, 18.0], "Tensor.__rsub__ (numpy array - Tensor)")
-expect_equal([(a + 1).dtype, (1 + a).dtype, (2 * a).dtype, (a * 0.5).dtype, (3 - a).dtype, (a - 3).dtype, (2 / a).dtype],
-             [np.float32] * 7, "Tensor.__add__, __radd__, __rmul__, __mul__, __rsub__, __sub__, __rtruediv__ in that "
-             "order (a Python number must not promote float32)")
+expect_equal([(a + 1).dtype, (1 + a).dtype, (2 * a).dtype, (a * 0.5).dtype, (3 - a).dtype, (a - 3).dtype,
+              (2 / a).dtype], [np.float32] * 7,
+             "Tensor.__add__, __radd__, __rmul__, __mul__, __rsub__, __sub__, __rtruediv__ (float32 with a Python number)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-broadcasting", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
@@ -348,7 +351,8 @@ expect_equal((Tensor([[1.0], [2.0], [3.0]]) * Tensor([[1.0, 10.0]])).data, [[1.0
 with expect_raises(ValueError, "Tensor.__add__ (shapes (2, 3) and (4,) cannot broadcast)", mentions=["(2, 3)", "(4,)"]):
     x + Tensor([1.0, 2.0, 3.0, 4.0])
 ### BEGIN HIDDEN TESTS
-with expect_raises(ValueError, "Tensor.__mul__ (shapes (5, 1, 3) and (4, 2) cannot broadcast)", mentions=["(5, 1, 3)", "(4, 2)"]):
+with expect_raises(ValueError, "Tensor.__mul__ (shapes (5, 1, 3) and (4, 2) cannot broadcast)",
+                   mentions=["(5, 1, 3)", "(4, 2)"]):
     Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 2)))
 expect_equal((Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 1)))).data, np.ones((5, 4, 3)),
              "Tensor.__mul__ (broadcasting (5, 1, 3) * (4, 1))")
@@ -414,8 +418,8 @@ rng = np.random.default_rng(0)
 x, w = rng.standard_normal((4, 5, 3)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32)
 expect_equal((Tensor(x) @ Tensor(w)).data, x @ w, "Tensor.matmul (batched (4, 5, 3) @ (3, 2))", rtol=1e-5, atol=1e-5)
 p, q = rng.standard_normal((2, 1, 3, 4)).astype(np.float32), rng.standard_normal((5, 4, 2)).astype(np.float32)
-expect_equal((Tensor(p) @ Tensor(q)).data, p @ q, "Tensor.matmul (batch dimensions broadcast: (2, 1, 3, 4) @ (5, 4, 2))",
-             rtol=1e-5, atol=1e-5)
+expect_equal((Tensor(p) @ Tensor(q)).data, p @ q,
+             "Tensor.matmul (batch dimensions broadcast: (2, 1, 3, 4) @ (5, 4, 2))", rtol=1e-5, atol=1e-5)
 with expect_raises(ValueError, "Tensor.matmul ((2, 3) @ (4, 5) do not align)", mentions=["(2, 3)", "(4, 5)"]):
     Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
 with expect_raises(ValueError, "Tensor.matmul (batch dimensions (2,) and (5,) cannot broadcast)",
@@ -479,6 +483,15 @@ expect_equal(x.max(axis=1, keepdims=True).data, [[5.0], [6.0]], "Tensor.max(axis
 # arguments or as one tuple or list. A reshape that cannot fit raises a `ValueError` naming
 # the tensor's shape first and the requested one after it, e.g. `(6,)` and `(4, 2)`.
 
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-index-helper", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (indexing here and its gradient in module 02): importable by name, not part of the module's `__all__`
+def index_of(key):
+    "A numpy index from `key`, with any Tensors inside it replaced by their data."
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    return key.data if isinstance(key, Tensor) else key
+
 # %% nbgrader={"grade": false, "grade_id": "01-tensor-shape-ops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 @patch
@@ -508,12 +521,6 @@ Tensor.T = property(lambda self: self.transpose(), doc="The last two dimensions 
 
 # Module 02 makes these methods differentiable: its versions call the ones you wrote here for the result.
 plain_methods = {name: getattr(Tensor, name) for name in ("matmul", "reshape", "transpose")}
-
-def index_of(key):
-    "A numpy index from `key`, with any Tensors inside it replaced by their data."
-    if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    return key.data if isinstance(key, Tensor) else key
 
 @patch
 def __getitem__(self: Tensor, key):
