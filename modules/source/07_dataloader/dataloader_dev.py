@@ -876,27 +876,27 @@ with expect_raises(Exception, "load_mnist (a missing label file raises DataError
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2], np.uint8))  # 3 labels, 6 images
 with expect_raises(Exception, "load_mnist (label and image counts that differ raise DataError)",
                    mentions=["train-labels", "tito data fetch mnist"]):
-    load_mnist("train", root=root)
+    load_mnist(split="train", root=root)
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 12], np.uint8))
 with expect_raises(Exception, "load_mnist (a label of 12 raises DataError)", mentions=["train-labels", "tito data fetch mnist"]):
-    load_mnist("train", root=root)
+    load_mnist(split="train", root=root)
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 10], np.uint8))
 with expect_raises(Exception, "load_mnist (a label of 10 raises DataError)", mentions=["train-labels", "tito data fetch mnist"]):
-    load_mnist("train", root=root)
+    load_mnist(split="train", root=root)
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([9, 1, 2, 3, 4, 0], np.uint8))
-expect_equal(load_mnist("train", root=root)[1], np.array([9, 1, 2, 3, 4, 0]), "load_mnist (labels 0..9)")
+expect_equal(load_mnist(split="train", root=root)[1], np.array([9, 1, 2, 3, 4, 0]), "load_mnist (labels 0..9)")
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([[0, 1, 2, 3, 4, 5]], np.uint8))  # 2-D labels
 with expect_raises(Exception, "load_mnist (labels that are not 1-D raise DataError)", mentions=["train-labels", "tito data fetch mnist"]):
-    load_mnist("train", root=root)
+    load_mnist(split="train", root=root)
 write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x[:, :27])  # 27 rows
 with expect_raises(Exception, "load_mnist (images that are not 28x28 raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
-    load_mnist("test", root=root)
+    load_mnist(split="test", root=root)
 write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x.astype(np.int32))
 with expect_raises(Exception, "load_mnist (images that are not uint8 raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
-    load_mnist("test", root=root)
+    load_mnist(split="test", root=root)
 write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x.reshape(3, 28 * 28))
 with expect_raises(Exception, "load_mnist (images that are not (N, 28, 28) raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
-    load_mnist("test", root=root)
+    load_mnist(split="test", root=root)
 ### END HIDDEN TESTS
 
 # %% [markdown]
