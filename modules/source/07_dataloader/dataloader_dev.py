@@ -50,6 +50,9 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
+# %% nbgrader={"grade": false, "grade_id": "07-dataloader-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. Datasets: N examples behind one interface
 #
@@ -129,21 +132,28 @@ class TensorDataset(Dataset):
 x = np.arange(20, dtype=np.float32).reshape(10, 2)
 y = np.arange(10) % 3
 ds = TensorDataset(x, Tensor(y))
-assert len(ds) == 10, f"len(TensorDataset) is the number of examples, got {len(ds)}"
+expect_equal(len(ds), 10, "len(TensorDataset) (TensorDataset.__len__: the number of examples)")
 xi, yi = ds[4]
-np.testing.assert_array_equal(np.asarray(xi), [8, 9])
-assert int(yi) == 1
+expect_equal(np.asarray(xi), np.array([8.0, 9.0]), "TensorDataset.__getitem__ (field 0 of example 4)")
+expect_equal(int(yi), 1, "TensorDataset.__getitem__ (field 1 of example 4, given as a Tensor)")
+expect_equal(np.asarray(ds[9][0]), np.array([18.0, 19.0]), "TensorDataset.__getitem__ (example 9)")
 batch = ds.get_batch(np.array([7, 0, 3]))
-assert isinstance(batch, tuple) and len(batch) == 2, "get_batch returns one array per field"
-assert isinstance(batch[0], np.ndarray) and batch[0].shape == (3, 2) and batch[1].shape == (3,)
-np.testing.assert_array_equal(batch[0], x[[7, 0, 3]])
-np.testing.assert_array_equal(batch[1], y[[7, 0, 3]])
-try:
+expect_equal(type(batch).__name__, "tuple", "TensorDataset.get_batch (returns a tuple, one array per field)")
+expect_equal([type(f).__name__ for f in batch], ["ndarray", "ndarray"], "TensorDataset.get_batch (one numpy array per field)")
+expect_equal(batch[0], np.array([[14.0, 15.0], [0.0, 1.0], [6.0, 7.0]]), "TensorDataset.get_batch (field 0)")
+expect_equal(batch[1], np.array([1, 0, 0]), "TensorDataset.get_batch (field 1)")
+one = TensorDataset(np.arange(6) * 2)
+expect_equal((len(one), len(one.get_batch([5, 2]))), (6, 1), "TensorDataset (a single array: one field)")
+expect_equal(one.get_batch([5, 2])[0], np.array([10, 4]), "TensorDataset.get_batch (a single array)")
+with expect_raises(ValueError, "TensorDataset.__init__ (arrays of different lengths)", mentions=["5", "4"]):
     TensorDataset(np.zeros((5, 2)), np.zeros(4))
-except ValueError as err:
-    assert "5" in str(err) and "4" in str(err), f"name both lengths: {err}"
-else:
-    raise AssertionError("arrays of different lengths must raise ValueError")
+### BEGIN HIDDEN TESTS
+with expect_raises(ValueError, "TensorDataset.__init__ (arrays of different lengths)", mentions=["3", "7"]):
+    TensorDataset(np.zeros(3), np.zeros(3), np.zeros((7, 1)))
+three = TensorDataset(np.arange(4), np.arange(4) * 3, Tensor(np.ones((4, 2))))
+expect_equal([f.shape for f in three.get_batch(np.array([3, 1]))], [(2,), (2,), (2, 2)], "TensorDataset.get_batch (three fields)")
+expect_equal(three.get_batch(np.array([3, 1]))[1], np.array([9, 3]), "TensorDataset.get_batch (three fields)")
+### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-dataset-fallback", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 class Squares(Dataset):
@@ -151,10 +161,13 @@ class Squares(Dataset):
     def __len__(self): return 6
     def __getitem__(self, i): return np.array([i, i], dtype=np.float32), i * i
 
-xb, yb = Squares().get_batch([5, 1, 2])
-assert isinstance(xb, np.ndarray) and xb.shape == (3, 2) and yb.shape == (3,)
-np.testing.assert_array_equal(xb, [[5, 5], [1, 1], [2, 2]])
-np.testing.assert_array_equal(yb, [25, 1, 4])
+batch = Squares().get_batch([5, 1, 2])
+expect_equal(type(batch).__name__, "tuple", "Dataset.get_batch (returns a tuple, one array per field)")
+expect_equal([type(f).__name__ for f in batch], ["ndarray", "ndarray"], "Dataset.get_batch (one numpy array per field)")
+xb, yb = batch
+expect_equal(xb, np.array([[5.0, 5.0], [1.0, 1.0], [2.0, 2.0]]), "Dataset.get_batch (field 0 stacked)")
+expect_equal(yb, np.array([25, 1, 4]), "Dataset.get_batch (field 1 stacked)")
+expect_equal(Squares().get_batch(np.array([3]))[0].shape, (1, 2), "Dataset.get_batch (a batch of one)")
 
 # %% [markdown]
 # ### Subsets and a validation split
@@ -205,14 +218,28 @@ def random_split(dataset, lengths, seed=None):
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-subset-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ds = TensorDataset(np.arange(100) * 10, np.arange(100))
 train, val = random_split(ds, [0.8, 0.2], seed=0)
-assert isinstance(train, Subset) and (len(train), len(val)) == (80, 20)
+expect_equal([isinstance(train, Subset), isinstance(val, Subset)], [True, True], "random_split (returns Subsets)")
+expect_equal((len(train), len(val)), (80, 20), "random_split (fractions 0.8 and 0.2 of 100 examples)")
 tx, ty = train.get_batch(np.arange(80))
 vx, vy = val.get_batch(np.arange(20))
-assert tx.shape == (80,) and vy.shape == (20,)
-assert sorted(np.concatenate([ty, vy]).tolist()) == list(range(100)), "the pieces cover every example once"
-np.testing.assert_array_equal(tx, ty * 10)
-np.testing.assert_array_equal(random_split(ds, [0.8, 0.2], seed=0)[1].get_batch(np.arange(20))[1], vy)
-assert not np.array_equal(ty, np.arange(80)), "the split is random, not the first 80 examples"
+expect_equal((tx.shape, vy.shape), ((80,), (20,)), "Subset.get_batch")
+expect_equal(sorted(np.concatenate([ty, vy]).tolist()), list(range(100)), "random_split (the pieces cover every example once)")
+expect_agree(tx, ty * 10, "Subset.get_batch (the fields of the same examples)")
+expect_agree(vx, vy * 10, "Subset.get_batch (the fields of the same examples)")
+expect_agree(val.get_batch(np.array([3, 0, 19]))[1], [val[3][1], val[0][1], val[19][1]],
+             "Subset.get_batch (batch i holds the examples Subset[i])")
+expect_agree(random_split(ds, [0.8, 0.2], seed=0)[1].get_batch(np.arange(20))[1], vy,
+             "random_split (the same seed gives the same split)")
+expect_that(ty, lambda v: not np.array_equal(v, np.arange(80)), "random_split",
+            "the split is random, not the first 80 examples")
+### BEGIN HIDDEN TESTS
+parts = random_split(ds, [30, 50, 20], seed=1)
+expect_equal([len(p) for p in parts], [30, 50, 20], "random_split (sizes given as counts)")
+labels = [p.get_batch(np.arange(len(p)))[1] for p in parts]
+expect_equal(sorted(np.concatenate(labels).tolist()), list(range(100)), "random_split (the pieces cover every example once)")
+expect_that([vy, random_split(ds, [0.8, 0.2], seed=5)[1].get_batch(np.arange(20))[1]],
+            lambda v: not np.array_equal(v[0], v[1]), "random_split", "another seed gives another split")
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. The DataLoader
@@ -298,39 +325,60 @@ class DataLoader:
 x = np.arange(10, dtype=np.float32).reshape(10, 1)
 y = np.arange(10)
 loader = DataLoader(TensorDataset(x, y), batch_size=4)
-assert len(loader) == 3, f"10 examples in batches of 4 make 3 batches, got {len(loader)}"
+expect_equal(len(loader), 3, "len(DataLoader) (DataLoader.__len__: 10 examples in batches of 4)")
 batches = list(loader)
-assert len(batches) == 3 and all(isinstance(b, tuple) and len(b) == 2 for b in batches)
+expect_equal([(type(b).__name__, len(b)) for b in batches], [("tuple", 2)] * 3,
+             "DataLoader.__iter__ (one tuple of fields per batch)")
+expect_equal([isinstance(f, Tensor) for b in batches for f in b], [True] * 6, "DataLoader.__iter__ (the loader yields Tensors)")
 xb, yb = batches[0]
-assert isinstance(xb, Tensor) and isinstance(yb, Tensor), "the loader yields Tensors"
-assert xb.shape == (4, 1) and xb.dtype == np.float32 and yb.dtype.kind == "i"
-assert [b[0].shape[0] for b in batches] == [4, 4, 2], "the last batch holds the remainder"
-np.testing.assert_array_equal(np.concatenate([np.asarray(b[1].data) for b in batches]), np.arange(10))
+expect_equal((xb.shape, xb.dtype), ((4, 1), np.dtype(np.float32)), "DataLoader.__iter__ (first batch of inputs)")
+expect_equal(yb.dtype.kind, "i", "DataLoader.__iter__ (integer labels stay integers)")
+expect_equal([b[0].shape[0] for b in batches], [4, 4, 2], "DataLoader.__iter__ (the last batch holds the remainder)")
+expect_equal(np.concatenate([np.asarray(b[1].data) for b in batches]), np.arange(10),
+             "DataLoader.__iter__ / DataLoader.order (every example once, 0..n-1 without shuffle)")
+expect_equal(np.concatenate([np.asarray(b[0].data) for b in batches]), x, "DataLoader.__iter__ (the inputs)")
 dropped = DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)
-assert len(dropped) == 2 and [b[0].shape[0] for b in dropped] == [4, 4], "drop_last drops the short batch"
+expect_equal(len(dropped), 2, "len(DataLoader) (DataLoader.__len__ with drop_last)")
+expect_equal([b[0].shape[0] for b in dropped], [4, 4], "DataLoader.__iter__ (drop_last drops the short batch)")
+### BEGIN HIDDEN TESTS
+even = TensorDataset(np.arange(12))
+expect_equal([len(DataLoader(even, batch_size=bs, drop_last=d)) for bs in (1, 3, 5, 12, 13) for d in (False, True)],
+             [12, 12, 4, 4, 3, 2, 1, 1, 1, 0], "len(DataLoader) (DataLoader.__len__: ceil, or floor with drop_last)")
+expect_equal([b[0].shape[0] for b in DataLoader(even, batch_size=5)], [5, 5, 2], "DataLoader.__iter__ (batch_size=5)")
+expect_equal([b[0].shape[0] for b in DataLoader(even, batch_size=13, drop_last=True)], [],
+             "DataLoader.__iter__ (drop_last with fewer examples than batch_size)")
+expect_equal([np.asarray(b[0].data).tolist() for b in DataLoader(even, batch_size=5, drop_last=True)],
+             [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]], "DataLoader.__iter__ (drop_last)")
+### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-shuffle-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ds = TensorDataset(np.arange(50))
 def epoch(loader): return np.concatenate([np.asarray(b[0].data) for b in loader])
 a = DataLoader(ds, batch_size=8, shuffle=True, seed=3)
 e1, e2 = epoch(a), epoch(a)
-assert e1.shape == (50,) and sorted(e1.tolist()) == list(range(50)), "an epoch visits every example exactly once"
-assert not np.array_equal(e1, np.arange(50)), "shuffle=True changes the order"
-assert not np.array_equal(e1, e2), "each epoch draws a new permutation"
+expect_that(e1, lambda v: v.shape == (50,) and sorted(v.tolist()) == list(range(50)), "DataLoader.order (shuffle=True)",
+            "an epoch visits every example exactly once")
+expect_that(e2, lambda v: v.shape == (50,) and sorted(v.tolist()) == list(range(50)), "DataLoader.order (shuffle=True)",
+            "the second epoch visits every example exactly once too")
+expect_that(e1, lambda v: not np.array_equal(v, np.arange(50)), "DataLoader.order (shuffle=True)", "shuffle=True changes the order")
+expect_that([e1, e2], lambda v: not np.array_equal(v[0], v[1]), "DataLoader.order (shuffle=True)",
+            "each epoch draws a new permutation")
+expect_equal([b[0].shape[0] for b in a], [8, 8, 8, 8, 8, 8, 2], "DataLoader.__iter__ (shuffled batches of 8)")
 b = DataLoader(ds, batch_size=8, shuffle=True, seed=3)
-np.testing.assert_array_equal(epoch(b), e1)
-np.testing.assert_array_equal(epoch(b), e2)
-np.testing.assert_array_equal(epoch(DataLoader(ds, batch_size=8)), np.arange(50))
+expect_agree(epoch(b), e1, "DataLoader.order (the same seed gives the same first epoch)")
+expect_agree(epoch(b), e2, "DataLoader.order (the same seed gives the same second epoch)")
+expect_equal(epoch(DataLoader(ds, batch_size=8)), np.arange(50), "DataLoader.order (shuffle=False keeps 0..n-1)")
 ### BEGIN HIDDEN TESTS
 c = DataLoader(ds, batch_size=8, shuffle=True, seed=4)
-assert not np.array_equal(epoch(c), e1), "a different seed gives a different order"
+expect_that([epoch(c), e1], lambda v: not np.array_equal(v[0], v[1]), "DataLoader.order",
+            "a different seed gives a different order")
 d = DataLoader(ds, batch_size=7, shuffle=True, seed=3)
 epoch(d)
 state = d.state_dict()
 nxt = epoch(d)
 d2 = DataLoader(ds, batch_size=7, shuffle=True, seed=99)
 d2.load_state_dict(state)
-np.testing.assert_array_equal(epoch(d2), nxt)
+expect_agree(epoch(d2), nxt, "DataLoader.order (draws from self.rng: state_dict / load_state_dict resume it)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -349,13 +397,13 @@ class Counting(TensorDataset):
         return super().get_batch(indices)
 
 out = list(DataLoader(Counting(np.zeros((100, 3)), np.zeros(100)), batch_size=32, shuffle=True, seed=0))
-assert len(out) == 4 and out[0][0].shape == (32, 3)
-assert Counting.items == 0, f"__getitem__ ran {Counting.items} times: batch with get_batch, not per example"
-assert Counting.batches == 4, f"expected one get_batch call per batch, got {Counting.batches}"
+expect_equal((len(out), out[0][0].shape, out[-1][0].shape), (4, (32, 3), (4, 3)), "DataLoader.__iter__ (100 examples in batches of 32)")
+expect_equal(Counting.items, 0, "DataLoader.__iter__ (batch with dataset.get_batch, not __getitem__ per example)")
+expect_equal(Counting.batches, 4, "DataLoader.__iter__ (one dataset.get_batch call per batch)")
 ### BEGIN HIDDEN TESTS
 sq = list(DataLoader(Squares(), batch_size=4))
-assert len(sq) == 2 and sq[0][0].shape == (4, 2)
-np.testing.assert_array_equal(np.asarray(sq[1][1].data), [16, 25])
+expect_equal((len(sq), sq[0][0].shape), (2, (4, 2)), "DataLoader.__iter__ (a Dataset with only __getitem__)")
+expect_equal(np.asarray(sq[1][1].data), np.array([16, 25]), "DataLoader.__iter__ (a Dataset with only __getitem__)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -502,59 +550,100 @@ class RandomHorizontalFlip:
 rng = np.random.default_rng(0)
 batch = rng.integers(0, 256, (4, 3, 5, 5)).astype(np.uint8)
 out = Normalize([10.0, 20.0, 30.0], [2.0, 4.0, 5.0])(batch)
-assert isinstance(out, np.ndarray) and out.shape == (4, 3, 5, 5) and out.dtype == np.float32
-for c, (m, s) in enumerate([(10, 2), (20, 4), (30, 5)]):
-    np.testing.assert_allclose(out[:, c], (batch[:, c].astype(np.float64) - m) / s, rtol=1e-5)
+expect_equal((type(out).__name__, out.shape, out.dtype), ("ndarray", (4, 3, 5, 5), np.dtype(np.float32)), "Normalize.__call__")
+expect_equal(out, (batch.astype(np.float64) - np.array([10.0, 20.0, 30.0]).reshape(1, 3, 1, 1)) / np.array([2.0, 4.0, 5.0]).reshape(1, 3, 1, 1),
+             "Normalize.__call__ (per channel c: (x - mean[c]) / std[c])", rtol=1e-5)
 gray = Normalize(0.5, 0.25)(np.full((2, 28, 28), 1.0))
-assert gray.shape == (2, 28, 28)
-np.testing.assert_allclose(gray, 2.0)
-f = ToFloat()(np.array([[0, 255]], dtype=np.uint8))
-assert f.dtype == np.float32
-np.testing.assert_allclose(f, [[0.0, 1.0]])
+expect_equal(gray, np.full((2, 28, 28), 2.0), "Normalize.__call__ (a scalar mean and std)", rtol=1e-6)
+expect_equal(Normalize(0.5, 0.25)(np.array([[0.0, 0.25, 1.5]])), np.array([[-2.0, -1.0, 4.0]]),
+             "Normalize.__call__ (a scalar mean and std)", rtol=1e-6)
+f = ToFloat()(np.array([[0, 51, 255]], dtype=np.uint8))
+expect_equal(f.dtype, np.dtype(np.float32), "ToFloat.__call__ (float32)")
+expect_equal(f, np.array([[0.0, 0.2, 1.0]]), "ToFloat.__call__ (bytes to [0, 1])", rtol=1e-6)
+expect_equal(ToFloat(scale=0.5)(np.array([4, 6], dtype=np.uint8)), np.array([2.0, 3.0]), "ToFloat.__call__ (scale)", rtol=1e-6)
+### BEGIN HIDDEN TESTS
+three = Normalize([1.0, 2.0], [0.5, 4.0])(np.array([[[2.0, 3.0], [10.0, 6.0]]]))  # a batch (N, C, W): one example, 2 channels
+expect_equal(three, np.array([[[2.0, 4.0], [2.0, 1.0]]]), "Normalize.__call__ (per channel c on axis 1 of (N, C, W))", rtol=1e-6)
+### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-crop-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = np.arange(64 * 3 * 6 * 6).reshape(64, 3, 6, 6) % 251 + 1  # no zeros, so padding is visible
 out = RandomCrop(6, padding=2, seed=0)(x)
-assert isinstance(out, np.ndarray) and out.shape == (64, 3, 6, 6), f"got {getattr(out, 'shape', out)}"
+expect_equal((type(out).__name__, out.shape), ("ndarray", (64, 3, 6, 6)), "RandomCrop.__call__")
 padded = np.pad(x, [(0, 0), (0, 0), (2, 2), (2, 2)])
-offsets = []
-for i in range(64):  # the reference loop: which window of the padded image is each output?
-    hits = [(t, l) for t in range(5) for l in range(5) if np.array_equal(out[i], padded[i, :, t:t + 6, l:l + 6])]
-    assert hits, f"example {i} is not a 6x6 window of its own padded image"
-    offsets.append(hits[0])
-assert len(set(offsets)) > 5, "each example gets its own random offset"
-np.testing.assert_array_equal(RandomCrop(6, padding=2, seed=0)(x), out)  # seeded: reproducible
-np.testing.assert_array_equal(RandomCrop(6)(x), x)  # no padding, full size: identity
+# the reference loop: which windows (top, left) of its padded image is each output?
+windows = [[(t, l) for t in range(5) for l in range(5) if np.array_equal(out[i], padded[i, :, t:t + 6, l:l + 6])]
+           for i in range(64)]
+expect_that(windows, lambda v: all(len(w) == 1 for w in v), "RandomCrop.__call__",
+            "each output is a 6x6 window of its own padded image")
+expect_that(windows, lambda v: len({w[0] for w in v}) > 5, "RandomCrop.__call__", "each example gets its own random offset")
+expect_that(windows, lambda v: sorted({w[0][0] for w in v}) == [0, 1, 2, 3, 4] and sorted({w[0][1] for w in v}) == [0, 1, 2, 3, 4],
+            "RandomCrop.__call__", "every top and left offset from 0 to 2 * padding occurs (64 draws)")
+expect_agree(RandomCrop(6, padding=2, seed=0)(x), out, "RandomCrop.__call__ (seeded: the same seed gives the same crops)")
+expect_equal(RandomCrop(6)(x), x, "RandomCrop.__call__ (no padding, full size: identity)")
 ### BEGIN HIDDEN TESTS
-small = RandomCrop(3, seed=1)(np.arange(10 * 5 * 5).reshape(10, 5, 5))
-assert small.shape == (10, 3, 3)
-for i in range(10):
-    src = np.arange(10 * 5 * 5).reshape(10, 5, 5)[i]
-    assert any(np.array_equal(small[i], src[t:t + 3, l:l + 3]) for t in range(3) for l in range(3))
+src = np.arange(10 * 5 * 5).reshape(10, 5, 5)
+small = RandomCrop(3, seed=1)(src)
+expect_equal(small.shape, (10, 3, 3), "RandomCrop.__call__ (a batch (N, H, W))")
+expect_that([[(t, l) for t in range(3) for l in range(3) if np.array_equal(small[i], src[i, t:t + 3, l:l + 3])] for i in range(10)],
+            lambda v: all(len(w) == 1 for w in v), "RandomCrop.__call__ (a batch (N, H, W))",
+            "each output is a 3x3 window of its own image")
+wide = RandomCrop((2, 4), padding=1, seed=2)(np.ones((200, 1, 3, 4)))
+expect_equal(wide.shape, (200, 1, 2, 4), "RandomCrop.__call__ (size (2, 4))")
+expect_that(wide.sum(axis=(1, 2, 3)), lambda v: sorted(set(v.tolist())) == [3.0, 4.0, 6.0, 8.0], "RandomCrop.__call__ (size (2, 4))",
+            "2x4 windows of a 3x4 image of ones padded to 5x6 hold 1 or 2 rows and 3 or 4 columns of ones, "
+            "and every top (0..3) and left (0..2) occurs in 200 draws")
+codes = RandomCrop(1, seed=3)(np.broadcast_to(np.arange(25).reshape(1, 1, 5, 5), (2000, 1, 5, 5)))  # pixel value: 5 * row + column
+expect_equal(codes.shape, (2000, 1, 1, 1), "RandomCrop.__call__ (1x1 windows)")
+expect_that([np.bincount(codes.ravel() // 5, minlength=5).tolist(), np.bincount(codes.ravel() % 5, minlength=5).tolist()],
+            lambda v: all(len(c) == 5 and 0.12 * 2000 < min(c) and max(c) < 0.28 * 2000 for c in v), "RandomCrop.__call__",
+            "the top and left offsets are uniform: each of 0..4 in about a fifth of 2000 draws")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-flip-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = np.random.default_rng(0).integers(0, 256, (200, 3, 4, 5)).astype(np.uint8)
 out = RandomHorizontalFlip(p=0.5, seed=0)(x)
-assert isinstance(out, np.ndarray) and out.shape == x.shape and out.dtype == np.uint8
-flipped = np.array([np.array_equal(out[i], x[i, :, :, ::-1]) for i in range(200)])
-kept = np.array([np.array_equal(out[i], x[i]) for i in range(200)])
-assert np.all(flipped | kept), "every image is either unchanged or mirrored left-right"
-assert 60 < flipped.sum() < 140, f"p=0.5 should flip about half, flipped {flipped.sum()} of 200"
-np.testing.assert_array_equal(RandomHorizontalFlip(p=1.0)(x), x[..., ::-1])
-np.testing.assert_array_equal(RandomHorizontalFlip(p=0.0)(x), x)
+expect_equal((type(out).__name__, out.shape, out.dtype), ("ndarray", (200, 3, 4, 5), np.dtype(np.uint8)),
+             "RandomHorizontalFlip.__call__")
+flipped = [bool(np.array_equal(out[i], x[i, :, :, ::-1])) for i in range(200)]
+kept = [bool(np.array_equal(out[i], x[i])) for i in range(200)]
+expect_that([flipped, kept], lambda v: all(f or k for f, k in zip(*v)), "RandomHorizontalFlip.__call__",
+            "every image is either unchanged or mirrored left-right")
+expect_that(flipped, lambda v: 60 < sum(v) < 140, "RandomHorizontalFlip.__call__ (p=0.5)", "p=0.5 should flip about half of 200")
+expect_agree(RandomHorizontalFlip(p=0.5, seed=0)(x), out, "RandomHorizontalFlip.__call__ (seeded: the same seed, the same flips)")
+expect_equal(RandomHorizontalFlip(p=1.0)(x), x[..., ::-1], "RandomHorizontalFlip.__call__ (p=1 flips all)")
+expect_equal(RandomHorizontalFlip(p=0.0)(x), x, "RandomHorizontalFlip.__call__ (p=0 flips none)")
+### BEGIN HIDDEN TESTS
+few = RandomHorizontalFlip(p=0.1, seed=1)(x)
+expect_that([bool(np.array_equal(few[i], x[i, :, :, ::-1])) for i in range(200)], lambda v: 4 < sum(v) < 40,
+            "RandomHorizontalFlip.__call__ (p=0.1)", "p=0.1 should flip about 20 of 200")
+gray = np.arange(24).reshape(2, 3, 4)
+expect_equal(RandomHorizontalFlip(p=1.0)(gray), gray[:, :, ::-1], "RandomHorizontalFlip.__call__ (a batch (N, H, W))")
+### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-compose-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 images = np.random.default_rng(0).integers(0, 256, (10, 3, 8, 8)).astype(np.uint8)
 labels = np.arange(10)
 pipeline = Compose([ToFloat(), Normalize([0.5] * 3, [0.5] * 3), RandomHorizontalFlip(p=1.0)])
 out = pipeline(images)
-assert out.shape == (10, 3, 8, 8) and out.dtype == np.float32
-np.testing.assert_allclose(out, (images[..., ::-1] / 255 - 0.5) / 0.5, rtol=1e-5, atol=1e-6)
+expect_equal((out.shape, out.dtype), ((10, 3, 8, 8), np.dtype(np.float32)), "Compose.__call__")
+expect_equal(out, (images[..., ::-1] / 255 - 0.5) / 0.5, "Compose.__call__ (each transform in order)", rtol=1e-5, atol=1e-6)
 xb, yb = next(iter(DataLoader(TensorDataset(images, labels), batch_size=4, transform=pipeline)))
-assert isinstance(xb, Tensor) and xb.dtype == np.float32 and xb.shape == (4, 3, 8, 8)
-np.testing.assert_allclose(np.asarray(xb.data), out[:4], rtol=1e-5, atol=1e-6)
-np.testing.assert_array_equal(np.asarray(yb.data), [0, 1, 2, 3])  # the transform leaves labels alone
+expect_equal((isinstance(xb, Tensor), xb.dtype, xb.shape), (True, np.dtype(np.float32), (4, 3, 8, 8)),
+             "DataLoader.__iter__ (the transform's output as a Tensor)")
+expect_equal(np.asarray(xb.data), (images[:4, ..., ::-1] / 255 - 0.5) / 0.5, "DataLoader.__iter__ (the transform applies to the inputs)",
+             rtol=1e-5, atol=1e-6)
+expect_equal(np.asarray(yb.data), np.array([0, 1, 2, 3]), "DataLoader.__iter__ (the transform leaves labels alone)")
+### BEGIN HIDDEN TESTS
+expect_equal(Compose([ToFloat(scale=2.0), Normalize(1.0, 2.0)])(np.array([3], np.uint8)), np.array([2.5]),
+             "Compose.__call__ (each transform in order)", rtol=1e-6)
+expect_equal(Compose([])(np.array([3, 4])), np.array([3, 4]), "Compose.__call__ (no transforms: identity)")
+tagged = list(DataLoader(TensorDataset(np.arange(6), np.arange(6) * 10, np.arange(6) + 100), batch_size=4,
+                         transform=lambda v: v * 2))
+expect_equal([[np.asarray(f.data).tolist() for f in b] for b in tagged],
+             [[[0, 2, 4, 6], [0, 10, 20, 30], [100, 101, 102, 103]], [[8, 10], [40, 50], [104, 105]]],
+             "DataLoader.__iter__ (the transform applies to the first field only)")
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Reading the datasets' own formats
@@ -591,15 +680,18 @@ def data_dir():
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-data-dir-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-saved = os.environ.get("TINYTORCH_DATA")
-try:
-    os.environ["TINYTORCH_DATA"] = "/tmp/some/where"
-    assert isinstance(data_dir(), Path) and data_dir() == Path("/tmp/some/where")
-    del os.environ["TINYTORCH_DATA"]
-    assert data_dir() == Path.home() / ".cache" / "tinytorch"
-finally:
-    if saved is not None:
-        os.environ["TINYTORCH_DATA"] = saved
+saved = {k: os.environ[k] for k in ("TINYTORCH_DATA", "HOME") if k in os.environ}
+os.environ["TINYTORCH_DATA"] = "/tmp/some/where"
+from_env = data_dir()
+del os.environ["TINYTORCH_DATA"]
+os.environ["HOME"] = "/tmp/home-of-07"
+default = data_dir()
+os.environ.pop("HOME")
+os.environ.update(saved)  # the environment as it was
+expect_equal(isinstance(from_env, Path), True, "data_dir (returns a pathlib.Path)")
+expect_equal(str(from_env), "/tmp/some/where", "data_dir ($TINYTORCH_DATA when it is set)")
+expect_equal(isinstance(default, Path), True, "data_dir (returns a pathlib.Path)")
+expect_equal(str(default), "/tmp/home-of-07/.cache/tinytorch", "data_dir (~/.cache/tinytorch when $TINYTORCH_DATA is not set)")
 
 # %% [markdown]
 # ### MNIST's IDX format
@@ -676,37 +768,48 @@ tmp = Path(tempfile.mkdtemp())
 imgs = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
 write_idx(tmp / "imgs.gz", imgs)
 out = read_idx(tmp / "imgs.gz")
-assert isinstance(out, np.ndarray) and out.shape == (5, 28, 28) and out.dtype == np.uint8
-np.testing.assert_array_equal(out, imgs)
+expect_equal((type(out).__name__, out.shape, out.dtype), ("ndarray", (5, 28, 28), np.dtype(np.uint8)), "read_idx (gzipped uint8 images)")
+expect_equal(out, imgs, "read_idx (gzipped uint8 images)")
 raw = gzip.open(tmp / "imgs.gz").read()
-assert raw[:4] == b"\x00\x00\x08\x03" and struct.unpack(">3I", raw[4:16]) == (5, 28, 28)
+expect_equal((raw[:4], struct.unpack(">3I", raw[4:16])), (b"\x00\x00\x08\x03", (5, 28, 28)), "write_idx")
 ints = np.array([[1, -2], [300000, 4]], dtype=np.int32)
 write_idx(tmp / "ints", ints)  # not gzipped, big-endian int32 inside
-np.testing.assert_array_equal(read_idx(tmp / "ints"), ints)
+expect_equal(read_idx(tmp / "ints"), ints, "read_idx (big-endian int32, not gzipped)")
 with gzip.open(tmp / "short.gz", "wb") as f:
     f.write(raw[:-10])  # a truncated file
-for bad in ["short.gz", "nothere.gz"]:
-    try:
-        read_idx(tmp / bad)
-    except DataError as err:
-        assert bad in str(err) and "tito data fetch mnist" in str(err), f"name the file and the fix: {err}"
-    else:
-        raise AssertionError(f"reading {bad} must raise DataError")
+with expect_raises(Exception, "read_idx (a truncated file raises DataError naming the file and the fix)",
+                   mentions=["short.gz", "tito data fetch mnist"]):
+    read_idx(tmp / "short.gz")
+with expect_raises(Exception, "read_idx (a missing file raises DataError naming the file and the fix)",
+                   mentions=["nothere.gz", "tito data fetch mnist"]):
+    read_idx(tmp / "nothere.gz")
 ### BEGIN HIDDEN TESTS
 (tmp / "notgz.gz").write_bytes(b"this is not gzip at all")
-try:
+with expect_raises(Exception, "read_idx (a .gz file that is not gzip raises DataError)", mentions=["notgz.gz", "tito data fetch mnist"]):
     read_idx(tmp / "notgz.gz")
-except DataError as err:
-    assert "notgz.gz" in str(err)
-else:
-    raise AssertionError("a file that is not gzip must raise DataError")
 (tmp / "magic").write_bytes(b"\x01\x02\x08\x01" + struct.pack(">I", 1) + b"\x00")
-try:
+with expect_raises(Exception, "read_idx (bad magic bytes raise DataError)", mentions=["magic", "tito data fetch mnist"]):
     read_idx(tmp / "magic")
-except DataError as err:
-    assert "magic" in str(err)
-else:
-    raise AssertionError("bad magic bytes must raise DataError")
+for name, head in [("magic0", b"\x01\x00\x08\x01"), ("magic1", b"\x00\x01\x08\x01"), ("magic2", b"\x00\x00\x07\x01")]:
+    (tmp / name).write_bytes(head + struct.pack(">I", 1) + b"\x00")  # one bad magic byte, else a valid 1-element file
+for name in ["magic0", "magic1", "magic2"]:
+    with expect_raises(Exception, "read_idx (a bad magic byte raises DataError)", mentions=["magic", "tito data fetch mnist"]):
+        read_idx(tmp / name)
+(tmp / "tiny").write_bytes(b"\x00\x00\x08")  # 3 bytes
+with expect_raises(Exception, "read_idx (a 3-byte file raises DataError)", mentions=["tiny", "tito data fetch mnist"]):
+    read_idx(tmp / "tiny")
+write_idx(tmp / "empty", np.zeros(0, np.uint8))
+expect_equal(read_idx(tmp / "empty").shape, (0,), "read_idx (a file with no elements)")
+(tmp / "long").write_bytes(raw + b"\x00")  # one byte too many
+with expect_raises(Exception, "read_idx (a file longer than its header says raises DataError)", mentions=["long", "tito data fetch mnist"]):
+    read_idx(tmp / "long")
+(tmp / "header").write_bytes(raw[:9])  # cut inside the dimension sizes
+with expect_raises(Exception, "read_idx (a file cut inside its header raises DataError)", mentions=["header", "tito data fetch mnist"]):
+    read_idx(tmp / "header")
+write_idx(tmp / "floats.gz", np.array([[0.5, -2.0, 3.25]], dtype=np.float32))
+expect_equal(read_idx(tmp / "floats.gz"), np.array([[0.5, -2.0, 3.25]]), "read_idx (float32 elements)")
+write_idx(tmp / "vector", np.array([3, 1, 2], dtype=np.uint8))
+expect_equal(read_idx(tmp / "vector"), np.array([3, 1, 2]), "read_idx (a 1-D file)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -757,35 +860,43 @@ write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", train_y)
 write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x)  # unpacked files work too
 write_idx(root / "mnist" / "t10k-labels-idx1-ubyte", test_y)
 x, y = load_mnist("train", root=root)
-assert isinstance(x, np.ndarray) and x.shape == (6, 28, 28) and x.dtype == np.uint8
-assert y.shape == (6,) and y.dtype == np.int64, f"labels are int64, got {y.dtype}"
-np.testing.assert_array_equal(x, train_x)
-np.testing.assert_array_equal(y, train_y)
+expect_equal((type(x).__name__, x.shape, x.dtype), ("ndarray", (6, 28, 28), np.dtype(np.uint8)), "load_mnist (train images)")
+expect_equal((y.shape, y.dtype), ((6,), np.dtype(np.int64)), "load_mnist (labels are int64)")
+expect_equal(x, train_x, "load_mnist (train images)")
+expect_equal(y, np.array([0, 1, 2, 3, 9, 5]), "load_mnist (train labels)")
 x, y = load_mnist("test", root=root)
-assert x.shape == (3, 28, 28)
-np.testing.assert_array_equal(y, [7, 7, 1])
+expect_equal(x.shape, (3, 28, 28), "load_mnist (test images, unpacked files)")
+expect_equal(x, test_x, "load_mnist (test images, unpacked files)")
+expect_equal(y, np.array([7, 7, 1]), "load_mnist (test labels, unpacked files)")
 (root / "mnist" / "train-labels-idx1-ubyte.gz").unlink()
-try:
+with expect_raises(Exception, "load_mnist (a missing label file raises DataError naming the file and the fix)",
+                   mentions=["train-labels-idx1-ubyte", "tito data fetch mnist"]):
     load_mnist("train", root=root)
-except DataError as err:
-    assert "train-labels-idx1-ubyte" in str(err) and "tito data fetch mnist" in str(err), str(err)
-else:
-    raise AssertionError("a missing label file must raise DataError")
 ### BEGIN HIDDEN TESTS
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2], np.uint8))  # 3 labels, 6 images
-try:
-    load_mnist("train", root=root)
-except DataError as err:
-    assert "train-labels" in str(err)
-else:
-    raise AssertionError("label and image counts that differ must raise DataError")
+with expect_raises(Exception, "load_mnist (label and image counts that differ raise DataError)",
+                   mentions=["train-labels", "tito data fetch mnist"]):
+    load_mnist(split="train", root=root)
 write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 12], np.uint8))
-try:
-    load_mnist("train", root=root)
-except DataError:
-    pass
-else:
-    raise AssertionError("a label of 12 must raise DataError")
+with expect_raises(Exception, "load_mnist (a label of 12 raises DataError)", mentions=["train-labels", "tito data fetch mnist"]):
+    load_mnist(split="train", root=root)
+write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 10], np.uint8))
+with expect_raises(Exception, "load_mnist (a label of 10 raises DataError)", mentions=["train-labels", "tito data fetch mnist"]):
+    load_mnist(split="train", root=root)
+write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([9, 1, 2, 3, 4, 0], np.uint8))
+expect_equal(load_mnist(split="train", root=root)[1], np.array([9, 1, 2, 3, 4, 0]), "load_mnist (labels 0..9)")
+write_idx(root / "mnist" / "train-labels-idx1-ubyte.gz", np.array([[0, 1, 2, 3, 4, 5]], np.uint8))  # 2-D labels
+with expect_raises(Exception, "load_mnist (labels that are not 1-D raise DataError)", mentions=["train-labels", "tito data fetch mnist"]):
+    load_mnist(split="train", root=root)
+write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x[:, :27])  # 27 rows
+with expect_raises(Exception, "load_mnist (images that are not 28x28 raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
+    load_mnist(split="test", root=root)
+write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x.astype(np.int32))
+with expect_raises(Exception, "load_mnist (images that are not uint8 raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
+    load_mnist(split="test", root=root)
+write_idx(root / "mnist" / "t10k-images-idx3-ubyte", test_x.reshape(3, 28 * 28))
+with expect_raises(Exception, "load_mnist (images that are not (N, 28, 28) raise DataError)", mentions=["t10k-images", "tito data fetch mnist"]):
+    load_mnist(split="test", root=root)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -849,48 +960,69 @@ def load_cifar10(split="train", root=None):
 # %% nbgrader={"grade": true, "grade_id": "07-dataloader-cifar-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 root = Path(tempfile.mkdtemp())
 (root / "cifar-10-batches-py").mkdir()
-rng = np.random.default_rng(0)
-batches = {}
-for i, name in enumerate(["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]):
-    data = rng.integers(0, 256, (2, 3072)).astype(np.uint8)
+rows = np.random.default_rng(0).integers(0, 256, (6, 2, 3072)).astype(np.uint8)  # 2 images per batch file
+names = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+for i, name in enumerate(names):
     labels = [i % 10, (i + 3) % 10]
     # batch 1 like the original files (bytes keys), the others with str keys (a Python 3 copy)
-    content = {b"data": data, b"labels": labels} if i == 0 else {"data": data, "labels": labels}
+    content = {b"data": rows[i], b"labels": labels} if i == 0 else {"data": rows[i], "labels": labels}
     with open(root / "cifar-10-batches-py" / name, "wb") as f:
         pickle.dump(content, f)
-    batches[name] = (data, labels)
 x, y = load_cifar10("train", root=root)
-assert isinstance(x, np.ndarray) and x.shape == (10, 3, 32, 32) and x.dtype == np.uint8
-assert y.shape == (10,) and y.dtype == np.int64
-np.testing.assert_array_equal(x[0, 0].ravel(), batches["data_batch_1"][0][0, :1024])  # red plane first
-np.testing.assert_array_equal(x[1, 2, 31], batches["data_batch_1"][0][1, -32:])  # last row of blue
-np.testing.assert_array_equal(y, [0, 3, 1, 4, 2, 5, 3, 6, 4, 7])
+expect_equal((type(x).__name__, x.shape, x.dtype), ("ndarray", (10, 3, 32, 32), np.dtype(np.uint8)),
+             "load_cifar10 (read_cifar_batch: uint8 images (N, 3, 32, 32))")
+expect_equal((y.shape, y.dtype), ((10,), np.dtype(np.int64)), "load_cifar10 (read_cifar_batch: int64 labels)")
+expect_equal(x[0, 0].ravel(), rows[0, 0, :1024], "load_cifar10 (read_cifar_batch: the red plane comes first)")
+expect_equal(x[1, 2, 31], rows[0, 1, -32:], "load_cifar10 (read_cifar_batch: the last row of blue)")
+expect_equal(x, rows[:5].reshape(10, 3, 32, 32), "load_cifar10 (read_cifar_batch: the five training batches in order)")
+expect_equal(y, np.array([0, 3, 1, 4, 2, 5, 3, 6, 4, 7]), "load_cifar10 (read_cifar_batch: the labels of the five batches in order)")
 xt, yt = load_cifar10("test", root=root)
-assert xt.shape == (2, 3, 32, 32)
-np.testing.assert_array_equal(yt, [5, 8])
+expect_equal(xt.shape, (2, 3, 32, 32), "load_cifar10 (test)")
+expect_equal(xt, rows[5].reshape(2, 3, 32, 32), "load_cifar10 (test)")
+expect_equal(yt, np.array([5, 8]), "load_cifar10 (test)")
 (root / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"\x80\x04garbage")
-try:
+with expect_raises(Exception, "load_cifar10 (read_cifar_batch: a damaged batch raises DataError naming the file and the fix)",
+                   mentions=["data_batch_3", "tito data fetch cifar10"]):
     load_cifar10("train", root=root)
-except DataError as err:
-    assert "data_batch_3" in str(err) and "tito data fetch cifar10" in str(err), str(err)
-else:
-    raise AssertionError("a corrupt batch must raise DataError")
 ### BEGIN HIDDEN TESTS
 (root / "cifar-10-batches-py" / "test_batch").unlink()
-try:
+with expect_raises(Exception, "load_cifar10 (read_cifar_batch: a missing batch raises DataError)",
+                   mentions=["test_batch", "tito data fetch cifar10"]):
     load_cifar10("test", root=root)
-except DataError as err:
-    assert "test_batch" in str(err) and "tito data fetch cifar10" in str(err)
-else:
-    raise AssertionError("a missing batch must raise DataError")
-with open(root / "cifar-10-batches-py" / "test_batch", "wb") as f:
-    pickle.dump({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, f)
-try:
+def save_test_batch(content):
+    with open(root / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump(content, f)
+save_test_batch({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]})
+with expect_raises(Exception, "read_cifar_batch (rows of 100 bytes are not CIFAR-10 images)", mentions=["test_batch", "tito data fetch cifar10"]):
     load_cifar10("test", root=root)
-except DataError:
-    pass
-else:
-    raise AssertionError("rows of 100 bytes are not CIFAR-10 images")
+save_test_batch({b"data": np.zeros((2, 3072), np.int32), b"labels": [0, 1]})
+with expect_raises(Exception, "read_cifar_batch (data that is not uint8 raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({b"data": np.zeros(3072, np.uint8), b"labels": [0]})
+with expect_raises(Exception, "read_cifar_batch (data that is not (N, 3072) raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 1, 2]})
+with expect_raises(Exception, "read_cifar_batch (3 labels for 2 images raise DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]})
+with expect_raises(Exception, "read_cifar_batch (a label of 10 raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({b"data": np.zeros((2, 3072), np.uint8), b"labels": [-1, 0]})
+with expect_raises(Exception, "read_cifar_batch (a label of -1 raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({b"labels": [0, 1]})
+with expect_raises(Exception, "read_cifar_batch (a dict without data raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({"data": np.zeros((2, 3072), np.uint8)})
+with expect_raises(Exception, "read_cifar_batch (a dict without labels raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch([1, 2, 3])
+with expect_raises(Exception, "read_cifar_batch (a pickle that is not a dict raises DataError)", mentions=["test_batch", "tito data fetch cifar10"]):
+    load_cifar10("test", root=root)
+save_test_batch({"data": rows[5], "labels": [9, 0]})
+expect_equal(load_cifar10("test", root=root)[1], np.array([9, 0]), "read_cifar_batch (labels 0..9)")
+expect_equal(read_cifar_batch(root / "cifar-10-batches-py" / "test_batch")[0], rows[5].reshape(2, 3, 32, 32),
+             "read_cifar_batch (str keys)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
