@@ -30,7 +30,7 @@ def predictions(outputs, labels):
     return outputs.argmax(axis=-1)
 
 def accuracy(logits, labels):
-    "The fraction of examples predicted correctly (see `predictions`), as a float."
+    "The fraction of examples predicted correctly (see `predictions`), as a float (0.0 when there are none)."
     labels = as_array(labels)
     return float(np.mean(predictions(logits, labels) == labels)) if labels.size else 0.0
 
@@ -260,7 +260,7 @@ def state_dict(self: Trainer):
 
 @patch
 def load_state_dict(self: Trainer, state):
-    "Restore what `state_dict` returned (the same model, optimiser and loader set-up)."
+    "Restore what `state_dict` returned (same model and optimiser; schedule and loader state when both sides have one)."
     self.epoch, self.best_model = state["epoch"], state["best_model"]
     self.model.load_state_dict(state["model"])
     self.optimizer.load_state_dict(state["optimizer"])

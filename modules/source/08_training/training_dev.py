@@ -55,6 +55,9 @@ from tinytorch.core.autograd import Tensor, no_grad
 from tinytorch.core.dataloader import Compose, DataLoader, as_array, random_split
 from tinytorch.core.optimizers import clip_grad_norm
 
+# %% nbgrader={"grade": false, "grade_id": "08-training-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. Metrics: accuracy and the confusion matrix
 #
@@ -85,7 +88,7 @@ def predictions(outputs, labels):
     return outputs.argmax(axis=-1)
 
 def accuracy(logits, labels):
-    "The fraction of examples predicted correctly (see `predictions`), as a float."
+    "The fraction of examples predicted correctly (see `predictions`), as a float (0.0 when there are none)."
     ### BEGIN SOLUTION
     labels = as_array(labels)
     return float(np.mean(predictions(logits, labels) == labels)) if labels.size else 0.0
@@ -110,33 +113,35 @@ def confusion_matrix(preds, labels, num_classes):
 logits = Tensor([[2.0, 1.0, 0.1], [0.1, 0.2, 3.0], [1.0, 5.0, 0.0], [0.0, 0.0, 1.0]])
 labels = Tensor([0, 2, 0, 2])
 acc = accuracy(logits, labels)
-assert isinstance(acc, float), f"accuracy returns a Python float, got {type(acc)}"
-np.testing.assert_allclose(acc, 0.75)
-np.testing.assert_allclose(accuracy(np.array([[0.3, 0.7]] * 4), np.array([1, 1, 0, 1])), 0.75)
-np.testing.assert_allclose(accuracy(np.array([2.0, -1.0, 0.5, -3.0]), np.array([1.0, 0.0, 0.0, 0.0])), 0.75)  # one logit each
-np.testing.assert_allclose(accuracy(np.zeros((2, 3, 5)), np.zeros((2, 3), np.int64)), 1.0)  # (..., C) logits
+expect_equal(isinstance(acc, float), True, "accuracy (returns a Python float)")
+expect_equal(acc, 0.75, "accuracy (Tensors of logits and labels)")
+expect_equal(accuracy(np.array([[0.3, 0.7]] * 4), np.array([1, 1, 0, 1])), 0.75, "accuracy (numpy arrays)")
+expect_equal(accuracy(np.array([2.0, -1.0, 0.5, -3.0]), np.array([1.0, 0.0, 0.0, 0.0])), 0.75,
+             "accuracy (one logit per example: predicted class is logit > 0)")
+expect_equal(accuracy(np.zeros((2, 3, 5)), np.zeros((2, 3), np.int64)), 1.0, "accuracy (logits of shape (..., C))")
+expect_equal(accuracy(np.array([1, 2, 0]), np.array([1, 2, 2])), 2 / 3, "accuracy (integer predictions)")
+expect_equal(accuracy(np.zeros((0, 3)), np.zeros(0, np.int64)), 0.0, "accuracy (no examples: 0.0)")
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-confusion-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 preds = np.array([0, 1, 1, 2, 2, 2, 0])
 true = np.array([0, 1, 2, 2, 2, 0, 0])
 m = confusion_matrix(preds, true, 3)
-assert isinstance(m, np.ndarray) and m.shape == (3, 3) and m.dtype == np.int64
-np.testing.assert_array_equal(m, [[2, 0, 1], [0, 1, 0], [0, 1, 2]])  # rows: true class, columns: predicted
-np.testing.assert_array_equal(m.sum(axis=1), np.bincount(true, minlength=3))
+expect_equal(isinstance(m, np.ndarray), True, "confusion_matrix (returns a numpy array)")
+expect_equal(m.dtype, np.dtype(np.int64), "confusion_matrix (int64 counts)")
+expect_equal(m, np.array([[2, 0, 1], [0, 1, 0], [0, 1, 2]]), "confusion_matrix (rows: true class, columns: predicted)")
+expect_equal(m.sum(axis=1), np.bincount(true, minlength=3), "confusion_matrix (row i sums to the examples of class i)")
 one_hot_logits = np.eye(3)[preds] * 5.0
-np.testing.assert_array_equal(confusion_matrix(Tensor(one_hot_logits), Tensor(true), 3), m)
+expect_agree(confusion_matrix(Tensor(one_hot_logits), Tensor(true), 3), m, "confusion_matrix (logits as Tensors)")
+expect_equal(confusion_matrix(np.array([0, 1]), np.array([0, 1]), 3), np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]]),
+             "confusion_matrix (a class that never occurs still has its row and column)")
 ### BEGIN HIDDEN TESTS
 big = np.random.default_rng(0).integers(0, 10, (2, 1000))
 ref = np.zeros((10, 10), np.int64)
 for p, t in zip(*big):
     ref[t, p] += 1
-np.testing.assert_array_equal(confusion_matrix(big[0], big[1], 10), ref)
-try:
+expect_equal(confusion_matrix(big[0], big[1], 10), ref, "confusion_matrix (10 classes, 1000 examples)")
+with expect_raises(ValueError, "confusion_matrix (a prediction of 3 with 3 classes)"):
     confusion_matrix(np.array([0, 3]), np.array([0, 1]), 3)
-except ValueError:
-    pass
-else:
-    raise AssertionError("a prediction of 3 with 3 classes must raise ValueError")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -208,21 +213,32 @@ class Progress:
 # %% nbgrader={"grade": true, "grade_id": "08-training-progress-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import io
 line = progress_line(5, 10, 0.5, 1234.4, width=10, prefix="epoch 1/3 ")
-assert isinstance(line, str) and line.startswith("epoch 1/3 [#####-----] 5/10"), line
-assert "loss 0.5000" in line and "1,234 ex/s" in line, line
-assert "[####################]" in progress_line(7, 7, 0.1, 10.0)
+expect_equal(isinstance(line, str), True, "progress_line (returns a str)")
+expect_that(line, lambda s: s.startswith("epoch 1/3 [#####-----] 5/10"), "progress_line",
+            "prefix, then a bar of `width` characters in brackets, then done/total")
+expect_that(line, lambda s: "loss 0.5000" in s and "1,234 ex/s" in s, "progress_line",
+            "the loss with 4 decimals and the rate in examples/s with thousands separators")
+expect_that(progress_line(7, 7, 0.1, 10.0), lambda s: s.startswith("[####################] 7/7"),
+            "progress_line (all done, default width 20)", "a full bar of 20 `#`")
+expect_that(progress_line(2, 3, 0.1, 10.0, width=10), lambda s: s.startswith("[#######---] 2/3"),
+            "progress_line (2 of 3 done, width 10)", "the done fraction rounded: 7 `#` and 3 `-`")
+expect_that(progress_line(1, 3, 0.1, 10.0, width=10), lambda s: s.startswith("[###-------] 1/3"),
+            "progress_line (1 of 3 done, width 10)", "the done fraction rounded: 3 `#` and 7 `-`")
 log = io.StringIO()
 bar = Progress(3, file=log, live=False)
 for _ in range(3):
     bar.update(32, 0.25)
-assert log.getvalue() == "", "not live: nothing is printed until close()"
+expect_equal(log.getvalue(), "", "Progress.update (not live: nothing is printed until close())")
 bar.close(" | done")
 out = log.getvalue()
-assert out.count("\n") == 1 and "3/3" in out and "loss 0.2500" in out and out.rstrip().endswith("| done"), out
+expect_equal(out.count("\n"), 1, "Progress.close (one finished line)")
+expect_that(out, lambda s: "3/3" in s and "loss 0.2500" in s and s.rstrip().endswith("| done"), "Progress.close",
+            "the finished line shows 3/3, the mean loss and ends with the suffix")
 live = io.StringIO()
 bar = Progress(2, file=live, live=True, min_interval=0.0)
 bar.update(8, 1.0); bar.update(8, 3.0)
-assert live.getvalue().count("\r") == 2 and "loss 2.0000" in live.getvalue()
+expect_equal(live.getvalue().count("\r"), 2, "Progress.update (live: each update rewrites the line)")
+expect_that(live.getvalue(), lambda s: "loss 2.0000" in s, "Progress.update", "the running mean loss over examples")
 
 # %% [markdown]
 # ## 3. When to stop: a validation split and early stopping
@@ -276,18 +292,28 @@ class EarlyStopping:
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-early-stopping-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 es = EarlyStopping(patience=2, min_delta=0.01)
-steps = [(1.0, True), (0.8, True), (0.795, False), (0.7, True), (0.71, False), (0.70, False)]
-for i, (value, want) in enumerate(steps):
-    got = es.step(value)
-    assert got is want, f"epoch {i}: value {value} -> improved={got}, expected {want}"
-    assert es.stop == (i == 5), f"epoch {i}: stop={es.stop}"
-assert es.best == 0.7 and es.bad_epochs == 2
+improved, stopped = [], []
+for value in [1.0, 0.8, 0.795, 0.7, 0.71, 0.70]:
+    improved.append(es.step(value))
+    stopped.append(es.stop)
+expect_equal(improved, [True, True, False, True, False, False],
+             "EarlyStopping.step (returns True on a new best: lower than the best by more than min_delta)")
+expect_equal(stopped, [False, False, False, False, False, True],
+             "EarlyStopping.step (stop turns True after `patience` epochs in a row without a new best)")
+expect_equal([es.best, es.bad_epochs], [0.7, 2], "EarlyStopping.step (best and bad_epochs after six epochs)")
 up = EarlyStopping(patience=1, mode="max")
-assert up.step(0.5) and up.step(0.6) and not up.step(0.6) and up.stop
+expect_equal([up.step(0.5), up.step(0.6), up.step(0.6), up.stop], [True, True, False, True],
+             "EarlyStopping.step (mode='max': higher is better)")
+exact = EarlyStopping(min_delta=0.25)
+expect_equal([exact.step(v) for v in [1.0, 0.75, 0.5]], [True, False, True],
+             "EarlyStopping.step (mode='min': exactly min_delta lower is not an improvement)")
+exact_up = EarlyStopping(min_delta=0.25, mode="max")
+expect_equal([exact_up.step(v) for v in [0.5, 0.75, 0.8, 1.0]], [True, False, True, False],
+             "EarlyStopping.step (mode='max': higher than the best by more than min_delta)")
 never = EarlyStopping()  # no patience: track the best, never stop
-for v in [3, 4, 5, 6]:
-    never.step(v)
-assert never.best == 3 and not never.stop
+expect_equal([never.step(v) for v in [3, 4, 5, 6]], [True, False, False, False],
+             "EarlyStopping.step (no patience)")
+expect_equal([never.best, never.stop], [3.0, False], "EarlyStopping.step (no patience: tracks the best, never stops)")
 
 # %% [markdown]
 # ## 4. Checkpoints
@@ -351,19 +377,25 @@ import tempfile
 tmp = Path(tempfile.mkdtemp())
 state = {"epoch": 3, "model": {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}, "history": {"loss": [1.0, 0.5]}}
 path = save_checkpoint(tmp / "run" / "last.ckpt", state)
-assert isinstance(path, Path) and path == tmp / "run" / "last.ckpt" and path.is_file()
-assert sorted(p.name for p in (tmp / "run").iterdir()) == ["last.ckpt"], "no temporary file is left behind"
+expect_equal(isinstance(path, Path), True, "save_checkpoint (returns a Path)")
+expect_equal(Path(path).relative_to(tmp).as_posix(), "run/last.ckpt", "save_checkpoint (returns the path it wrote)")
+expect_equal(sorted(p.name for p in (tmp / "run").iterdir()), ["last.ckpt"],
+             "save_checkpoint (writes the file, creating its folder, and leaves no temporary file behind)")
 back = load_checkpoint(path)
-assert back["epoch"] == 3 and back["history"] == {"loss": [1.0, 0.5]}
-np.testing.assert_array_equal(back["model"]["w"], state["model"]["w"])
+expect_equal(back, state, "load_checkpoint (returns the state that was saved)")
+expect_equal(back["model"]["w"].dtype, np.dtype(np.float32), "load_checkpoint (arrays keep their dtype)")
 (tmp / "broken.ckpt").write_bytes(path.read_bytes()[:20])
-for bad, error in [("broken.ckpt", ValueError), ("missing.ckpt", FileNotFoundError)]:
-    try:
-        load_checkpoint(tmp / bad)
-    except error as err:
-        assert bad in str(err), f"name the file: {err}"
-    else:
-        raise AssertionError(f"loading {bad} must raise {error.__name__}")
+with expect_raises(ValueError, "load_checkpoint (a damaged file)", mentions=["broken.ckpt"]):
+    load_checkpoint(tmp / "broken.ckpt")
+with expect_raises(FileNotFoundError, "load_checkpoint (no such file)", mentions=["missing.ckpt"]):
+    load_checkpoint(tmp / "missing.ckpt")
+save_checkpoint(path, {"epoch": 4})
+expect_equal(load_checkpoint(path), {"epoch": 4}, "save_checkpoint (replaces an existing checkpoint)")
+before = path.read_bytes()
+with expect_raises(TypeError, "save_checkpoint (a state that cannot be pickled)"):
+    save_checkpoint(path, {"epoch": 5, "model": (i for i in range(3))})  # a generator cannot be pickled
+expect_agree(path.read_bytes(), before,
+             "save_checkpoint (atomic: a write that fails halfway leaves the previous checkpoint intact)")
 
 # %% [markdown]
 # ## 5. The Trainer
@@ -490,7 +522,8 @@ class Trainer:
         return np.concatenate(preds), np.concatenate(labels)
 
 # %% [markdown]
-# The tests use a tiny model: a `Linear` layer on 2-D points, with `cross_entropy`.
+# The tests use a tiny model: a `Linear` layer on 2-D points with fixed weights, with
+# `cross_entropy`; `softmax_ce` recomputes its loss and gradient by hand in numpy.
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-step-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
@@ -502,29 +535,66 @@ from tinytorch.core.dataloader import TensorDataset
 rng = np.random.default_rng(0)
 X = rng.standard_normal((64, 2)).astype(np.float32)
 Y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
-model = Linear(2, 2, seed=0)
+W0 = np.array([[0.5, -0.4], [-0.3, 0.2]], np.float32)
+B0 = np.array([0.1, -0.1], np.float32)
+
+def tiny_model():
+    "Linear(2, 2) with the fixed weights W0, B0."
+    model = Linear(2, 2, seed=0)
+    model.weight.data[...], model.bias.data[...] = W0, B0
+    return model
+
+def softmax_ce(W, b, X, Y):
+    "(mean cross-entropy, gradient wrt W, gradient wrt b) of the linear model x @ W + b, in numpy (float64)."
+    z = X.astype(np.float64) @ W + b
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(len(Y)), Y]).mean()
+    p[np.arange(len(Y)), Y] -= 1
+    return loss, X.T @ p / len(Y), p.sum(axis=0) / len(Y)
+
+model = tiny_model()
 opt = SGD(model.parameters(), lr=0.5)
-sched = StepLR(opt, step_size=1, gamma=0.5)
-trainer = Trainer(model, opt, cross_entropy, scheduler=sched, progress=False)
+trainer = Trainer(model, opt, cross_entropy, scheduler=StepLR(opt, step_size=1, gamma=0.5), progress=False)
 x, y = Tensor(X), Tensor(Y)
+loss0, gW0, gB0 = softmax_ce(W0, B0, X, Y)
+W1, B1 = W0 - 0.5 * gW0, B0 - 0.5 * gB0      # one step at lr 0.5; the schedule then halves it
+loss1, gW1, gB1 = softmax_ce(W1, B1, X, Y)
+W2, B2 = W1 - 0.25 * gW1, B1 - 0.25 * gB1
 first, out = trainer.train_step(x, y)
-assert isinstance(first, float) and isinstance(out, Tensor) and out.shape == (64, 2)
-np.testing.assert_allclose(first, cross_entropy(Linear(2, 2, seed=0)(x), y).item(), rtol=1e-5)
-assert opt.lr == 0.25, f"a per-step schedule advances after each step: lr should be 0.25, got {opt.lr}"
-manual = Linear(2, 2, seed=0)  # a copy of the model as it is now, to compute the next step by hand
-manual.weight.data[...], manual.bias.data[...] = model.weight.data, model.bias.data
-cross_entropy(manual(x), y).backward()
+expect_equal(isinstance(first, float), True, "Trainer.train_step (returns the loss as a Python float)")
+expect_equal(first, loss0, "Trainer.train_step (the batch's loss, computed before the step)", rtol=1e-5)
+expect_equal(out.shape, (64, 2), "Trainer.train_step (returns the model's outputs)")
+expect_equal(out.data, X @ W0 + B0, "Trainer.train_step (the outputs of the forward pass)", rtol=1e-5, atol=1e-6)
+expect_equal([model.weight.data, model.bias.data], [W1, B1],
+             "Trainer.train_step (one step: forward, loss, zero_grad, backward, optimizer.step)", rtol=1e-5, atol=1e-6)
+expect_equal(opt.lr, 0.25, "Trainer.train_step (a per-step schedule advances after each step)")
 second, _ = trainer.train_step(x, y)
-assert second < first, "a gradient step on the same batch lowers its loss"
-for p, q in [(model.weight, manual.weight), (model.bias, manual.bias)]:
-    np.testing.assert_allclose(p.data, q.data - 0.25 * q.grad.data, rtol=1e-5, atol=1e-6,
-                               err_msg="the step must use fresh gradients (zero_grad) and the scheduled lr")
+expect_equal(second, loss1, "Trainer.train_step (the loss after one step)", rtol=1e-5)
+expect_that([first, second], lambda v: v[1] < v[0], "Trainer.train_step", "a gradient step on the same batch lowers its loss")
+expect_equal([model.weight.data, model.bias.data], [W2, B2],
+             "Trainer.train_step (fresh gradients each step: zero_grad; and the scheduled lr)", rtol=1e-5, atol=1e-6)
+expect_equal(opt.lr, 0.125, "Trainer.train_step (a per-step schedule advances after each step)")
+per_epoch = tiny_model()
+opt = SGD(per_epoch.parameters(), lr=0.5)
+trainer = Trainer(per_epoch, opt, cross_entropy, scheduler=StepLR(opt, step_size=1, gamma=0.5), scheduler_every="epoch",
+                  progress=False)
+trainer.train_step(x, y)
+expect_equal(opt.lr, 0.5, "Trainer.train_step (scheduler_every='epoch': the schedule does not advance per step)")
+trainer.train_epoch(DataLoader(TensorDataset(X, Y), batch_size=16))
+expect_equal(opt.lr, 0.25, "Trainer.train_epoch (scheduler_every='epoch': one schedule step per epoch)")
+clipped = tiny_model()
+trainer = Trainer(clipped, SGD(clipped.parameters(), lr=0.5), cross_entropy, clip_grad=0.01, progress=False)
+trainer.train_step(x, y)
+moved = np.sqrt(np.sum((clipped.weight.data - W0) ** 2) + np.sum((clipped.bias.data - B0) ** 2))
+expect_equal(float(moved), 0.5 * 0.01, "Trainer.train_step (clip_grad: the gradients' global norm is clipped before the step)",
+             rtol=1e-4)
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-evaluate-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 class Spy(Module):
     "Linear + Dropout that records the mode it ran in and whether its output recorded a graph."
     def __init__(self):
-        self.fc, self.drop, self.seen = Linear(2, 2, seed=1), Dropout(0.5, seed=0), []
+        self.fc, self.drop, self.seen = tiny_model(), Dropout(0.5, seed=0), []
     def forward(self, x):
         out = self.drop(self.fc(x))
         self.seen.append((self.training, out.requires_grad))
@@ -533,19 +603,22 @@ class Spy(Module):
 spy = Spy()
 trainer = Trainer(spy, SGD(spy.parameters(), lr=0.1), cross_entropy, progress=False)
 loader = DataLoader(TensorDataset(X, Y), batch_size=24)  # batches of 24, 24, 16
-before = spy.fc.weight.data.copy()
 stats = trainer.evaluate(loader)
-assert isinstance(stats, dict) and set(stats) == {"loss", "accuracy"}, f"got {stats}"
-assert spy.seen == [(False, False)] * 3, f"evaluate runs in eval mode without a graph: {spy.seen}"
-assert spy.training, "the model is back in training mode afterwards"
-np.testing.assert_array_equal(spy.fc.weight.data, before)
-logits = np.asarray(spy.fc(Tensor(X)).data)
-np.testing.assert_allclose(stats["loss"], cross_entropy(Tensor(logits), Tensor(Y)).item(), rtol=1e-5)
-np.testing.assert_allclose(stats["accuracy"], np.mean(logits.argmax(1) == Y), rtol=1e-6)
+expect_equal(isinstance(stats, dict), True, "Trainer.evaluate (returns a dict)")
+expect_equal(sorted(stats), ["accuracy", "loss"], "Trainer.evaluate (the mean loss and each metric)")
+expect_equal(spy.seen, [(False, False)] * 3, "Trainer.evaluate (runs in eval mode, without a graph: model.eval(), no_grad())")
+expect_equal(spy.training, True, "Trainer.evaluate (the model is back in training mode afterwards)")
+expect_equal([spy.fc.weight.data, spy.fc.bias.data], [W0, B0], "Trainer.evaluate (leaves the parameters alone)")
+logits = X @ W0 + B0
+expect_equal(stats["loss"], softmax_ce(W0, B0, X, Y)[0],
+             "Trainer.evaluate (the mean loss over examples: each batch weighted by its size)", rtol=1e-5)
+expect_equal(stats["accuracy"], np.mean(logits.argmax(1) == Y), "Trainer.evaluate (the accuracy over all examples)")
+single = trainer.evaluate(DataLoader(TensorDataset(X[:1], Y[:1]), batch_size=1))
+expect_equal(single["loss"], softmax_ce(W0, B0, X[:1], Y[:1])[0], "Trainer.evaluate (one example)", rtol=1e-5)
 ### BEGIN HIDDEN TESTS
 spy.eval()
 trainer.evaluate(loader)
-assert not spy.training, "a model in eval mode stays in eval mode"
+expect_equal(spy.training, False, "Trainer.evaluate (a model in eval mode stays in eval mode)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -558,16 +631,24 @@ assert not spy.training, "a model in eval mode stays in eval mode"
 #    (`split_loader`: the validation part is unshuffled and gets only the deterministic
 #    part of the transform; random crops and flips are for training);
 # 2. with `resume=True` and a `last.ckpt` in `checkpoint_dir`, load it;
-# 3. each epoch: `train_epoch`, `evaluate` on validation, count the epoch, record the
-#    numbers (`record`), and ask the early stopper about the monitored value
+# 3. each epoch: `train_epoch` (its progress bar's prefix is `epoch k/N `, k counting from 1),
+#    `evaluate` on validation, count the epoch, record the numbers (`record` prints the
+#    epoch's one finished progress line), and ask the early stopper about the monitored value
 #    (`val_loss` by default, `train_loss` without validation). On a new best keep a copy of
 #    the weights and write `best.ckpt`; always write `last.ckpt`. Stop when the stopper says so,
 #    or, given a `time_budget` in seconds, when another epoch as long as the last one would
 #    overrun it (`another_epoch_fits`);
-# 4. finally load the best weights back into the model (`restore_best`), and draw the curves
-#    if `plot` names a PNG file.
+# 4. finally load the best weights back into the model (`restore_best`; without it the model
+#    keeps the last epoch's weights), and draw the curves if `plot` names a PNG file.
 #
-# `state_dict`/`load_state_dict` collect and restore everything a checkpoint holds.
+# `state_dict`/`load_state_dict` collect and restore everything a checkpoint holds. A
+# checkpoint also loads into a new `Trainer` for the same model and optimiser that has no
+# schedule or has never been fitted (to evaluate a saved model): what one side lacks is skipped.
+#
+# `plot_history(history, path)` draws one panel per metric side by side (the loss, and the
+# accuracy when it was recorded), each 4.5 × 3.2 inches at 100 dpi (450 × 320 pixels), with
+# the training and validation curves as coloured lines against the epoch, and saves the
+# figure as a PNG file.
 
 # %% nbgrader={"grade": false, "grade_id": "08-training-fit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -585,7 +666,7 @@ def state_dict(self: Trainer):
 
 @patch
 def load_state_dict(self: Trainer, state):
-    "Restore what `state_dict` returned (the same model, optimiser and loader set-up)."
+    "Restore what `state_dict` returned (same model and optimiser; schedule and loader state when both sides have one)."
     ### BEGIN SOLUTION
     self.epoch, self.best_model = state["epoch"], state["best_model"]
     self.model.load_state_dict(state["model"])
@@ -698,25 +779,66 @@ model = mlp()
 trainer = Trainer(model, Adam(model.parameters(), lr=0.01), cross_entropy, progress=False)
 history = trainer.fit(DataLoader(TensorDataset(X, Y), batch_size=32, shuffle=True, seed=0), epochs=15,
                       val_fraction=0.2, patience=4)
-assert isinstance(history, dict) and len(history["train_loss"]) == trainer.epoch <= 15
-assert len(history["val_loss"]) == len(history["val_accuracy"]) == trainer.epoch
-assert history["train_loss"][-1] < 0.5 * history["train_loss"][0], f"the loss must fall: {history['train_loss']}"
-assert max(history["val_accuracy"]) > 0.95, f"validation accuracy {history['val_accuracy']}"
+expect_equal(isinstance(history, dict), True, "Trainer.fit (returns the history dict)")
+expect_equal(sorted(history), ["epoch", "lr", "train_accuracy", "train_examples_per_s", "train_loss", "train_seconds",
+                               "val_accuracy", "val_loss"], "Trainer.fit (the history: one list per recorded number)")
+expect_that(trainer.epoch, lambda e: 1 <= e <= 15, "Trainer.fit", "between 1 and `epochs` epochs run")
+expect_agree(history["epoch"], list(range(1, trainer.epoch + 1)), "Trainer.fit (one history row per epoch, counted in trainer.epoch)")
+expect_agree([len(history["train_loss"]), len(history["val_loss"]), len(history["val_accuracy"])], [trainer.epoch] * 3,
+             "Trainer.fit (training and validation numbers for every epoch)")
+expect_that(history["train_loss"], lambda v: v[-1] < 0.5 * v[0], "Trainer.fit", "the training loss falls below half its first value")
+expect_that(history["val_accuracy"], lambda v: max(v) > 0.95, "Trainer.fit", "validation accuracy above 95%")
 Xt, Yt = blobs(300, seed=1)
 test_acc = accuracy(model(Tensor(Xt)), Yt)
-assert test_acc > 0.95, f"held-out accuracy {test_acc:.3f}"
+expect_that(test_acc, lambda a: a > 0.95, "Trainer.fit", "held-out accuracy above 95%")
+_, val_split = split_loader(DataLoader(TensorDataset(X, Y), batch_size=32), 0.2, seed=0)
+expect_agree(trainer.evaluate(val_split)["loss"], min(history["val_loss"]),
+             "Trainer.fit (restore_best: the weights of the best validation epoch are loaded at the end)", rtol=1e-6)
 ### BEGIN HIDDEN TESTS
 frozen = mlp(5)
 stuck = Trainer(frozen, SGD(frozen.parameters(), lr=0.0), cross_entropy, progress=False)
 h = stuck.fit(DataLoader(TensorDataset(X, Y), batch_size=64), epochs=20, val_fraction=0.2, patience=3)
-assert stuck.epoch == 4 and len(h["val_loss"]) == 4, f"lr 0 never improves: stop after 1 + patience epochs, ran {stuck.epoch}"
+expect_equal([stuck.epoch, len(h["val_loss"])], [4, 4],
+             "Trainer.fit (early stopping: with lr 0 nothing improves after epoch 1, so it stops after 1 + patience epochs)")
+# Validation labels opposite to the training labels: the better the model learns, the worse it validates.
+import re
+r = np.random.default_rng(1)
+Xf = r.standard_normal((60, 2)).astype(np.float32)
+Yf = (Xf[:, 0] > 0).astype(np.int64)
+flipped = DataLoader(TensorDataset(Xf, 1 - Yf), batch_size=20)
+shown, ckdir = io.StringIO(), Path(tempfile.mkdtemp())
+last = tiny_model()
+t = Trainer(last, SGD(last.parameters(), lr=0.5), cross_entropy, checkpoint_dir=ckdir, file=shown)
+hf = t.fit(DataLoader(TensorDataset(Xf, Yf), batch_size=20), epochs=3, val=flipped, restore_best=False)
+expect_that(hf["val_loss"], lambda v: v[0] < v[1] < v[2], "Trainer.fit", "the validation loss on opposite labels rises")
+expect_agree(t.evaluate(flipped)["loss"], hf["val_loss"][-1],
+             "Trainer.fit (restore_best=False: the model keeps the last epoch's weights)", rtol=1e-6)
+expect_equal(sorted(p.name for p in ckdir.iterdir()), ["best.ckpt", "last.ckpt"],
+             "Trainer.fit (writes best.ckpt and last.ckpt into checkpoint_dir)")
+expect_equal([load_checkpoint(ckdir / "best.ckpt")["epoch"], load_checkpoint(ckdir / "last.ckpt")["epoch"]], [1, 3],
+             "Trainer.fit (best.ckpt at the best epoch, last.ckpt after every epoch)")
+text = shown.getvalue()
+expect_equal(text.count("\n"), 3, "Trainer.fit (one finished progress line per epoch)")
+expect_equal(sorted(set(re.findall(r"epoch -?\d+/\d+", text))), ["epoch 1/3", "epoch 2/3", "epoch 3/3"],
+             "Trainer.fit (the progress bar's prefix: epoch k/N, k from 1)")
+best = tiny_model()
+t = Trainer(best, SGD(best.parameters(), lr=0.5), cross_entropy, progress=False)
+hb = t.fit(DataLoader(TensorDataset(Xf, Yf), batch_size=20), epochs=3, val=flipped)
+expect_agree(t.evaluate(flipped)["loss"], hb["val_loss"][0],
+             "Trainer.fit (restore_best: the weights of the best validation epoch, here the first, are loaded at the end)",
+             rtol=1e-6)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-resume-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def dropout_mlp():
+    return Sequential(Linear(2, 16, seed=0), ReLU(), Dropout(0.2, seed=1), Linear(16, 3, seed=2))
+
 def run(epochs, ckpt, resume=False):
     "A fresh seeded set-up (Dropout and shuffling both draw random numbers) trained to `epochs` in total."
-    model = Sequential(Linear(2, 16, seed=0), ReLU(), Dropout(0.2, seed=1), Linear(16, 3, seed=2))
-    t = Trainer(model, Adam(model.parameters(), lr=0.01), cross_entropy, checkpoint_dir=ckpt, progress=False)
+    model = dropout_mlp()
+    opt = Adam(model.parameters(), lr=0.01)
+    t = Trainer(model, opt, cross_entropy, scheduler=StepLR(opt, step_size=3, gamma=0.8), checkpoint_dir=ckpt,
+                progress=False)
     t.fit(DataLoader(TensorDataset(X, Y), batch_size=50, shuffle=True, seed=3), epochs=epochs, val_fraction=0.2,
           resume=resume, restore_best=False)
     return t
@@ -724,25 +846,52 @@ def run(epochs, ckpt, resume=False):
 straight = run(4, Path(tempfile.mkdtemp()))
 ckpt = Path(tempfile.mkdtemp())
 run(2, ckpt)
-assert (ckpt / "last.ckpt").is_file() and (ckpt / "best.ckpt").is_file()
-assert load_checkpoint(ckpt / "last.ckpt")["epoch"] == 2
+expect_equal(sorted(p.name for p in ckpt.iterdir()), ["best.ckpt", "last.ckpt"],
+             "Trainer.fit (writes best.ckpt and last.ckpt into checkpoint_dir)")
+expect_equal(load_checkpoint(ckpt / "last.ckpt")["epoch"], 2, "Trainer.state_dict (the epoch count, in last.ckpt)")
 resumed = run(4, ckpt, resume=True)
-assert resumed.epoch == 4 and len(resumed.history["train_loss"]) == 4
-for (name, a), (_, b) in zip(straight.model.named_parameters(), resumed.model.named_parameters()):
-    np.testing.assert_array_equal(a.data, b.data, err_msg=f"{name}: a resumed run must end exactly where an "
-                                  "uninterrupted one does (model, optimiser and random state)")
-np.testing.assert_allclose(resumed.history["val_loss"], straight.history["val_loss"], rtol=1e-6)
+expect_equal([resumed.epoch, len(resumed.history["train_loss"])], [4, 4],
+             "Trainer.fit (resume: load_state_dict restores epoch and history; training continues to `epochs` in total)")
+expect_agree([p.data for p in resumed.model.parameters()], [p.data for p in straight.model.parameters()],
+             "Trainer.state_dict / load_state_dict (a resumed run ends exactly where an uninterrupted one does: "
+             "model, optimiser, schedule and random state)", rtol=0, atol=0)
+expect_agree(resumed.history["val_loss"], straight.history["val_loss"],
+             "Trainer.state_dict / load_state_dict (the resumed run's validation losses)", rtol=1e-6)
+expect_agree(resumed.history["lr"], straight.history["lr"], "Trainer.state_dict / load_state_dict (the schedule's position)")
 best = load_checkpoint(ckpt / "best.ckpt")
-assert best["epoch"] == 1 + int(np.argmin(resumed.history["val_loss"]))
+expect_agree(best["epoch"], 1 + int(np.argmin(resumed.history["val_loss"])),
+             "Trainer.fit (best.ckpt holds the best validation epoch)")
+again = dropout_mlp()
+fresh = Trainer(again, Adam(again.parameters(), lr=0.01), cross_entropy, progress=False)  # no schedule, never fitted
+fresh.load_state_dict(load_checkpoint(ckpt / "last.ckpt"))
+expect_agree([fresh.epoch, fresh.history["val_loss"]] + [p.data for p in again.parameters()],
+             [resumed.epoch, resumed.history["val_loss"]] + [p.data for p in resumed.model.parameters()],
+             "Trainer.load_state_dict (a checkpoint into a new Trainer without a schedule, never fitted)", rtol=0, atol=0)
 
 # %% nbgrader={"grade": true, "grade_id": "08-training-plot-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+from matplotlib.image import imread
+
+def png_size(data):
+    "(width, height) in pixels from a PNG's header."
+    return [int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")]
+
 curves = {"epoch": [1, 2, 3], "train_loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.7, 0.6],
           "train_accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.45, 0.65, 0.7]}
 png = plot_history(curves, Path(tempfile.mkdtemp()) / "curves.png")
-assert isinstance(png, Path) and png.is_file() and png.stat().st_size > 2000
-assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "the file is a PNG"
+expect_equal(isinstance(png, Path), True, "plot_history (returns a Path)")
+expect_equal(png.name, "curves.png", "plot_history (returns the path it wrote)")
+data = png.read_bytes()
+expect_equal(data[:8], b"\x89PNG\r\n\x1a\n", "plot_history (writes a PNG file)")
+expect_that(len(data), lambda n: n > 2000, "plot_history", "a PNG with a figure in it")
+expect_equal(png_size(data), [900, 320], "plot_history (loss and accuracy: two 450 x 320 pixel panels side by side)")
+img = imread(png)
+expect_that(int(np.sum(np.ptp(img[..., :3], axis=-1) > 0.3)), lambda n: n > 200, "plot_history",
+            "the training and validation curves are drawn as coloured lines")
+expect_that(float(img[int(0.75 * len(img)):, :, :3].min()), lambda v: v < 0.5, "plot_history",
+            "the panels fill the figure's height (one row of panels)")
 only_train = plot_history({"epoch": [1, 2], "train_loss": [1.0, 0.5]}, png.with_name("loss.png"))
-assert only_train.read_bytes()[:4] == b"\x89PNG"
+expect_equal(only_train.read_bytes()[:4], b"\x89PNG", "plot_history (only a training loss recorded)")
+expect_equal(png_size(only_train.read_bytes()), [450, 320], "plot_history (only the loss recorded: one 450 x 320 pixel panel)")
 
 # %% [markdown]
 # The curves of the resumed run, and its confusion matrix on fresh points. (The figure is a
