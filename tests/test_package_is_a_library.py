@@ -54,6 +54,8 @@ def test_importing_every_module_needs_only_the_runtime_requirements():
 # but not what `from tinytorch... import *` hands a user.
 INTERNAL = {
     "tinytorch.core.layers": ["npz_path"],
+    "tinytorch.core.spatial": ["pair", "pad_channels_first", "MATMUL_BLOCK", "matmul_blocks", "matmul_t_blocks",
+                               "window_views", "check_pool_input"],
     "tinytorch.core.training": ["deterministic"],
     "tinytorch.core.dataloader": ["as_array", "generators", "fetch_hint", "IDX_TYPES", "MNIST_FILES", "find_file",
                                   "CIFAR10_FILES"],
