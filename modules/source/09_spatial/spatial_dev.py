@@ -472,8 +472,8 @@ def max_pool2d(x, kernel_size, stride=None):
     views = window_views(x.data, kernel_size, stride)
     ### BEGIN SOLUTION
     out = views[0].copy()
-    for v in views[1:]:
-        np.maximum(out, v, out=out)
+    for view in views[1:]:
+        np.maximum(out, view, out=out)
     taken = np.zeros(out.shape, dtype=bool)
     firsts = []                                    # per view: where it holds its window's first maximum
     for v in views:
