@@ -176,8 +176,9 @@ tok = CharTokenizer("hello world")
 ids = tok.encode("hello")
 expect_equal(type(ids).__name__, "ndarray", "CharTokenizer.encode (returns a numpy array)")
 expect_equal(ids.dtype, np.int64, "CharTokenizer.encode (int64 ids)")
-expect_equal(ids, np.array([3, 2, 4, 4, 5]), "CharTokenizer.encode")
-expect_equal(tok.encode("world hello"), np.array([7, 5, 6, 4, 1, 0, 3, 2, 4, 4, 5]), "CharTokenizer.encode")
+expect_equal(ids, np.array([3, 2, 4, 4, 5]), "CharTokenizer.fit / encode (the ids of 'hello')")
+expect_equal(tok.encode("world hello"), np.array([7, 5, 6, 4, 1, 0, 3, 2, 4, 4, 5]),
+             "CharTokenizer.fit / encode (the ids of 'world hello')")
 expect_equal(tok.decode(ids), "hello", "CharTokenizer.decode (an array of ids)")
 expect_equal(tok.decode([5, 0, 7]), "o w", "CharTokenizer.decode (a list of ids)")
 expect_equal(tok.encode("").shape, (0,), "CharTokenizer.encode (empty text)")
@@ -201,13 +202,13 @@ with expect_raises(ValueError, "CharTokenizer.decode (the error names the first 
 
 # %% nbgrader={"grade": true, "grade_id": "10-tokenization-char-unknown", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 tok = CharTokenizer("hello world")
-with expect_raises(ValueError, "CharTokenizer.encode (an unknown character: name it and its position)",
+with expect_raises(ValueError, "CharTokenizer.fit / encode (an unknown character: name it and its position)",
                    mentions=["'p'", "position 3"]):
     tok.encode("help!")
-with expect_raises(ValueError, "CharTokenizer.encode (an unknown character: name it and its position)",
+with expect_raises(ValueError, "CharTokenizer.fit / encode (an unknown character: name it and its position)",
                    mentions=["'!'", "position 0"]):
     tok.encode("!hello")
-with expect_raises(ValueError, "CharTokenizer.encode (a character past the largest code point of the vocabulary)",
+with expect_raises(ValueError, "CharTokenizer.fit / encode (a character past the largest code point of the vocabulary)",
                    mentions=["'🙂'", "position 2"]):
     tok.encode("he🙂")
 lenient = CharTokenizer("hello world", unknown="unk")
@@ -217,8 +218,8 @@ expect_equal(lenient.itos, ["<unk>", " ", "d", "e", "h", "l", "o", "r", "w"],
 expect_equal(lenient.stoi, {"<unk>": 0, " ": 1, "d": 2, "e": 3, "h": 4, "l": 5, "o": 6, "r": 7, "w": 8},
              "CharTokenizer.fit (unknown='unk': stoi)")
 ids = lenient.encode("help!")
-expect_equal(ids, np.array([4, 3, 5, 0, 0]), "CharTokenizer.encode (unknown='unk': unknown characters become 0)")
-expect_equal(lenient.encode("hello"), np.array([4, 3, 5, 5, 6]), "CharTokenizer.encode (unknown='unk')")
+expect_equal(lenient.encode("hello"), np.array([4, 3, 5, 5, 6]), "CharTokenizer.fit / encode (unknown='unk': ids from 1)")
+expect_equal(ids, np.array([4, 3, 5, 0, 0]), "CharTokenizer.fit / encode (unknown='unk': unknown characters become 0)")
 expect_equal(lenient.decode(ids), "hel<unk><unk>", "CharTokenizer.decode (unknown='unk')")
 ### BEGIN HIDDEN TESTS
 expect_equal(lenient.encode("~ hello ~"), np.array([0, 1, 4, 3, 5, 5, 6, 1, 0]), "CharTokenizer.encode (unknown='unk')")
@@ -387,6 +388,8 @@ pair, count = most_frequent_pair(np.array([7, 3]), 8)
 expect_equal((tuple(int(p) for p in pair), count), ((7, 3), 1), "most_frequent_pair (two ids: one pair)")
 pair, count = most_frequent_pair(np.array([6, 6, 6, 1, 6, 6]), 7)
 expect_equal((tuple(int(p) for p in pair), count), ((6, 6), 3), "most_frequent_pair (overlapping pairs all count)")
+expect_equal(most_frequent_pair(np.array([5]), 6)[1], 0, "most_frequent_pair (one id: no pair, count 0)")
+expect_equal(most_frequent_pair(np.array([], dtype=np.int64), 6)[1], 0, "most_frequent_pair (no ids: no pair, count 0)")
 
 # %% nbgrader={"grade": true, "grade_id": "10-tokenization-merge-pair", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 out = merge_pair(np.array([1, 2, 3, 1, 2, 2, 1]), (1, 2), 9)
@@ -502,6 +505,8 @@ expect_equal(bpe.merges, [(97, 97), (97, 98), (256, 257), (97, 99)],
              "BPETokenizer.train (each merge is the most frequent pair of the sequence merged so far)")
 expect_equal(bpe.vocab_size, 260, "BPETokenizer.train (merges until vocab_size is reached)")
 expect_equal(bpe.vocab[256:], [b"aa", b"ab", b"aaab", b"ac"], "BPETokenizer.train (a merged token's bytes are its parts' bytes joined)")
+expect_equal(BPETokenizer(vocab_size=300).train("abab").merges, [(97, 98)],
+             "BPETokenizer.train (a pair seen twice is merged; it stops when no pair occurs twice)")
 small = BPETokenizer(vocab_size=300).train(docs[:20_000])
 expect_equal(small.vocab_size, 300, "BPETokenizer.train (it learns merges until vocab_size is reached)")
 expect_equal(small.merges[:8], [(32, 32), (101, 32), (32, 116), (32, 97), (105, 110), (258, 104), (256, 256), (101, 110)],
