@@ -56,6 +56,8 @@ INTERNAL = {
     "tinytorch.core.tensor": ["data_of", "wrap", "index_of"],
     "tinytorch.core.autograd": ["lift", "broadcast_data", "expand_reduced"],
     "tinytorch.core.layers": ["npz_path"],
+    "tinytorch.core.spatial": ["pair", "pad_channels_first", "MATMUL_BLOCK", "matmul_blocks", "matmul_t_blocks",
+                               "window_views", "check_pool_input"],
     "tinytorch.core.training": ["deterministic"],
     "tinytorch.core.dataloader": ["as_array", "generators", "fetch_hint", "IDX_TYPES", "MNIST_FILES", "find_file",
                                   "CIFAR10_FILES"],

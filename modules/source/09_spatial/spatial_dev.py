@@ -48,6 +48,9 @@ import numpy as np
 from tinytorch.core.autograd import Tensor, gradcheck, no_grad
 from tinytorch.core.layers import Module, Parameter, he_normal
 
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. Shapes first
 #
@@ -65,13 +68,16 @@ from tinytorch.core.layers import Module, Parameter, he_normal
 # strides and padding may be given as one number or as an `(h, w)` pair; `pair` turns either
 # into a pair.
 
-# %% nbgrader={"grade": false, "grade_id": "09-spatial-output-size", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-pair", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal helper: importable from tinytorch.core.spatial, not part of its `__all__`
 def pair(v):
     "`v` as an (h, w) pair of ints: 3 -> (3, 3), (3, 5) -> (3, 5)."
     h, w = (v, v) if np.ndim(v) == 0 else v
     return int(h), int(w)
 
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-output-size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def conv_output_size(n, kernel, stride=1, padding=0):
     "How many positions a kernel of size `kernel` fits along an axis of size `n` (padded by `padding` each side)."
     ### BEGIN SOLUTION
@@ -79,9 +85,13 @@ def conv_output_size(n, kernel, stride=1, padding=0):
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-output-size-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-for args, want in [((32, 5), 28), ((32, 5, 1, 2), 32), ((28, 2, 2), 14), ((7, 3, 2, 1), 4), ((10, 5), 6), ((6, 3, 3), 2)]:
-    got = conv_output_size(*args)
-    assert isinstance(got, (int, np.integer)) and got == want, f"conv_output_size{args} should be {want}, got {got}"
+cases = [(32, 5), (32, 5, 1, 2), (28, 2, 2), (7, 3, 2, 1), (10, 5), (6, 3, 3), (5, 5), (9, 4, 3, 2)]
+sizes = {f"conv_output_size{args}": conv_output_size(*args) for args in cases}
+expect_equal(sizes, {"conv_output_size(32, 5)": 28, "conv_output_size(32, 5, 1, 2)": 32, "conv_output_size(28, 2, 2)": 14,
+                     "conv_output_size(7, 3, 2, 1)": 4, "conv_output_size(10, 5)": 6, "conv_output_size(6, 3, 3)": 2,
+                     "conv_output_size(5, 5)": 1, "conv_output_size(9, 4, 3, 2)": 4}, "conv_output_size")
+expect_that([type(v).__name__ for v in sizes.values()], lambda v: all(t in ("int", "int64", "int32") for t in v),
+            "conv_output_size", "returns an integer (use // for the division)")
 
 # %% [markdown]
 # ## 2. im2col: every patch becomes a column
@@ -115,8 +125,9 @@ for args, want in [((32, 5), 28), ((32, 5, 1, 2), 32), ((28, 2, 2), 14), ((7, 3,
 # makes the row order `(c, i, j)`, exactly the order of `weight.reshape(O, -1)`, and each
 # slice lands in one contiguous block of memory.
 
-# %% nbgrader={"grade": false, "grade_id": "09-spatial-im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-pad", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal helper: importable from tinytorch.core.spatial, not part of its `__all__`
 def pad_channels_first(x, padding):
     "`x` (N, C, H, W) as a new (C, N, H+2ph, W+2pw) array with zero borders."
     (n, c, h, w), (ph, pw) = x.shape, pair(padding)
@@ -124,6 +135,8 @@ def pad_channels_first(x, padding):
     xp[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     return xp
 
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def im2col(x, kernel, stride=1, padding=0):
     "Patches of the numpy array `x` (N, C, H, W) as columns: returns cols (C*kh*kw, N*OH*OW) and (OH, OW)."
     (n, c, h, w), (kh, kw), (sh, sw), (ph, pw) = x.shape, pair(kernel), pair(stride), pair(padding)
@@ -141,28 +154,33 @@ def im2col(x, kernel, stride=1, padding=0):
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-im2col-shape", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = np.arange(2 * 3 * 5 * 5, dtype=np.float32).reshape(2, 3, 5, 5)
-cols, (oh, ow) = im2col(x, 3)
-assert isinstance(cols, np.ndarray) and cols.shape == (3 * 3 * 3, 2 * 3 * 3) and (oh, ow) == (3, 3)
-assert cols.dtype == np.float32, "im2col keeps the input's dtype"
-cols, (oh, ow) = im2col(x, (2, 3), stride=2, padding=1)
-assert cols.shape == (3 * 2 * 3, 2 * 3 * 3) and (oh, ow) == (3, 3)
+cols, size = im2col(x, 3)
+expect_equal(type(cols).__name__, "ndarray", "im2col (cols is a numpy array)")
+expect_equal(cols.shape, (3 * 3 * 3, 2 * 3 * 3), "im2col (cols has shape (C*kh*kw, N*OH*OW))")
+expect_equal(tuple(size), (3, 3), "im2col (returns (OH, OW))")
+expect_equal(cols.dtype, np.float32, "im2col (keeps the input's dtype)")
+cols, size = im2col(x, (2, 3), stride=2, padding=1)
+expect_equal(cols.shape, (3 * 2 * 3, 2 * 3 * 3), "im2col (cols shape, kernel (2, 3), stride 2, padding 1)")
+expect_equal(tuple(size), (3, 3), "im2col (returns (OH, OW), kernel (2, 3), stride 2, padding 1)")
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-im2col-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-def patch_column(x, b, r, c, kernel, stride, padding):
-    "The patch of image b whose output position is (r, c), flattened in (channel, i, j) order."
-    (kh, kw), (s, p) = pair(kernel), (stride, padding)
+def im2col_reference(x, kernel, stride, padding):
+    "Column b*OH*OW + r*OW + c: the patch of image b at output position (r, c), flattened in (channel, i, j) order."
+    (kh, kw), (s, p) = ((kernel, kernel) if np.ndim(kernel) == 0 else kernel), (stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    return xp[b, :, r * s:r * s + kh, c * s:c * s + kw].reshape(-1)
+    oh, ow = (xp.shape[2] - kh) // s + 1, (xp.shape[3] - kw) // s + 1
+    return np.stack([xp[b, :, r * s:r * s + kh, c * s:c * s + kw].reshape(-1)
+                     for b in range(x.shape[0]) for r in range(oh) for c in range(ow)], axis=1)
 
 rng = np.random.default_rng(0)
 x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
-for kernel, stride, padding in [(3, 1, 0), (3, 2, 1), ((2, 3), 1, 2)]:
-    cols, (oh, ow) = im2col(x, kernel, stride, padding)
-    grid = cols.reshape(cols.shape[0], 2, oh, ow)
-    for b, r, c in [(0, 0, 0), (1, oh - 1, ow - 1), (1, oh // 2, 0), (0, 0, ow - 1)]:
-        np.testing.assert_allclose(np.asarray(grid[:, b, r, c]), patch_column(x, b, r, c, kernel, stride, padding),
-                                   err_msg=f"column of image {b}, output position ({r}, {c}), kernel {kernel}, "
-                                           f"stride {stride}, padding {padding}")
+cols, _ = im2col(x, 3, 1, 0)
+expect_equal(cols, im2col_reference(x, 3, 1, 0),
+             "im2col (column b*OH*OW + r*OW + c is the patch at (r, c) of image b, rows in (channel, i, j) order)")
+cols, _ = im2col(x, 3, 2, 1)
+expect_equal(cols, im2col_reference(x, 3, 2, 1), "im2col (stride 2, padding 1)")
+cols, _ = im2col(x, (2, 3), 1, 2)
+expect_equal(cols, im2col_reference(x, (2, 3), 1, 2), "im2col (kernel (2, 3), padding 2)")
 
 # %% [markdown]
 # ## 3. col2im: the way back
@@ -200,19 +218,41 @@ def col2im(cols, x_shape, kernel, stride=1, padding=0):
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-col2im-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 counts = col2im(np.ones((9, 9), dtype=np.float32), (1, 1, 5, 5), 3)
-assert isinstance(counts, np.ndarray) and counts.shape == (1, 1, 5, 5)
-np.testing.assert_allclose(np.asarray(counts[0, 0]), [[1, 2, 3, 2, 1], [2, 4, 6, 4, 2], [3, 6, 9, 6, 3],
-                                                      [2, 4, 6, 4, 2], [1, 2, 3, 2, 1]],
-                           err_msg="each pixel's value counts the 3x3 patches that contain it")
+expect_equal(type(counts).__name__, "ndarray", "col2im (returns a numpy array)")
+expect_equal(counts, np.array([[[[1, 2, 3, 2, 1], [2, 4, 6, 4, 2], [3, 6, 9, 6, 3], [2, 4, 6, 4, 2], [1, 2, 3, 2, 1]]]]),
+             "col2im (each pixel's value counts the 3x3 patches that contain it)")
+
+def col2im_reference(cols, shape, kernel, stride, padding):
+    "Add column b*OH*OW + r*OW + c, as a (C, kh, kw) patch, onto image b at output position (r, c)."
+    (n, ch, h, w), (kh, kw), (s, p) = shape, ((kernel, kernel) if np.ndim(kernel) == 0 else kernel), (stride, padding)
+    oh, ow = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+    xp = np.zeros((n, ch, h + 2 * p, w + 2 * p))
+    for k, (b, r, c) in enumerate((b, r, c) for b in range(n) for r in range(oh) for c in range(ow)):
+        xp[b, :, r * s:r * s + kh, c * s:c * s + kw] += cols[:, k].reshape(ch, kh, kw)
+    return xp[:, :, p:p + h, p:p + w]
+
 rng = np.random.default_rng(1)
-for shape, kernel, stride, padding in [((2, 3, 6, 5), 3, 1, 0), ((2, 2, 7, 7), 3, 2, 1), ((1, 2, 5, 6), (2, 3), 2, 2)]:
-    x = rng.standard_normal(shape)
-    cols, _ = im2col(x, kernel, stride, padding)
-    c = rng.standard_normal(cols.shape)
-    back = col2im(c, shape, kernel, stride, padding)
-    assert back.shape == shape
-    np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-10,
-                               err_msg=f"col2im must be the adjoint of im2col (kernel {kernel}, stride {stride}, padding {padding})")
+x = rng.standard_normal((2, 3, 6, 5))
+cols, _ = im2col(x, 3, 1, 0)
+c = rng.standard_normal((27, 2 * 4 * 3))
+back = col2im(c, (2, 3, 6, 5), 3, 1, 0)
+expect_equal(back, col2im_reference(c, (2, 3, 6, 5), 3, 1, 0), "col2im (kernel 3)", rtol=1e-10)
+expect_agree(float(np.sum(cols * c)), float(np.sum(x * back)), "col2im (the adjoint of im2col, kernel 3)", rtol=1e-10)
+x = rng.standard_normal((2, 2, 7, 7))
+cols, _ = im2col(x, 3, 2, 1)
+c = rng.standard_normal((18, 2 * 4 * 4))
+back = col2im(c, (2, 2, 7, 7), 3, 2, 1)
+expect_equal(back, col2im_reference(c, (2, 2, 7, 7), 3, 2, 1), "col2im (stride 2, padding 1)", rtol=1e-10)
+expect_agree(float(np.sum(cols * c)), float(np.sum(x * back)), "col2im (the adjoint of im2col, stride 2, padding 1)",
+             rtol=1e-10)
+x = rng.standard_normal((1, 2, 5, 6))
+cols, _ = im2col(x, (2, 3), 2, 2)
+c = rng.standard_normal((12, 1 * 4 * 4))
+back = col2im(c, (1, 2, 5, 6), (2, 3), 2, 2)
+expect_equal(back, col2im_reference(c, (1, 2, 5, 6), (2, 3), 2, 2), "col2im (kernel (2, 3), stride 2, padding 2)",
+             rtol=1e-10)
+expect_agree(float(np.sum(cols * c)), float(np.sum(x * back)),
+             "col2im (the adjoint of im2col, kernel (2, 3), stride 2, padding 2)", rtol=1e-10)
 
 # %% [markdown]
 # ## 4. conv2d, forward and backward
@@ -243,7 +283,8 @@ for shape, kernel, stride, padding in [((2, 3, 6, 5), 3, 1, 0), ((2, 2, 7, 7), 3
 # (`G @ colsᵀ` sums over the long axis: add up the products of its blocks).
 
 # %% nbgrader={"grade": false, "grade_id": "09-spatial-matmul-blocks", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+#| exporti
+# internal helpers: importable from tinytorch.core.spatial, not part of its `__all__`
 MATMUL_BLOCK = 2048  # columns per BLAS call for the skinny products of a convolution
 
 def matmul_blocks(a, b):
@@ -299,16 +340,29 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
 # %%
 def conv2d_reference(x, w, b=None, stride=1, padding=0):
     "Convolution straight from the definition (loops over output positions); numpy in, numpy out."
-    p = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     o, _, kh, kw = w.shape
-    oh, ow = conv_output_size(x.shape[2], kh, stride, p), conv_output_size(x.shape[3], kw, stride, p)
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
     out = np.zeros((x.shape[0], o, oh, ow), dtype=np.result_type(x, w))
     for r in range(oh):
         for c in range(ow):
-            patch = xp[:, :, r * stride:r * stride + kh, c * stride:c * stride + kw]
+            patch = xp[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw]
             out[:, :, r, c] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
     return out if b is None else out + b[None, :, None, None]
+
+def numerical_gradient(f, a, eps=1e-6):
+    "Central differences of the numpy function f (returning a number) at the float64 array a."
+    a, grad = np.array(a, dtype=np.float64), np.zeros(np.shape(a))
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + eps
+        up = f(a)
+        a[i] = old - eps
+        down = f(a)
+        a[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-conv2d-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(2)
@@ -316,27 +370,57 @@ x = rng.standard_normal((2, 3, 8, 7)).astype(np.float32)
 w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 b = rng.standard_normal(4).astype(np.float32)
 out = conv2d(Tensor(x), Tensor(w), Tensor(b))
-assert isinstance(out, Tensor) and out.shape == (2, 4, 6, 5) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), conv2d_reference(x, w, b), rtol=1e-4, atol=1e-5)
+expect_equal(type(out).__name__, "Tensor", "conv2d (returns a Tensor)")
+expect_equal(out.shape, (2, 4, 6, 5), "conv2d (output shape (N, O, OH, OW))")
+expect_equal(out.dtype, np.float32, "conv2d (keeps float32)")
+expect_equal(out.data, conv2d_reference(x, w, b), "conv2d (forward values, with bias)", rtol=1e-4, atol=1e-5)
 out = conv2d(Tensor(x), Tensor(w), stride=2, padding=1)
-assert out.shape == (2, 4, 4, 4), f"stride 2, padding 1 on 8x7 gives 4x4, got {out.shape}"
-np.testing.assert_allclose(np.asarray(out.data), conv2d_reference(x, w, None, 2, 1), rtol=1e-4, atol=1e-5)
+expect_equal(out.shape, (2, 4, 4, 4), "conv2d (stride 2, padding 1 on 8x7 gives 4x4)")
+expect_equal(out.data, conv2d_reference(x, w, None, 2, 1), "conv2d (forward values, stride 2, padding 1)",
+             rtol=1e-4, atol=1e-5)
+out = conv2d(x, Tensor(w), Tensor(b), padding=(0, 1))
+expect_equal(out.data, conv2d_reference(x, w, b, 1, (0, 1)), "conv2d (a numpy input, padding (0, 1))",
+             rtol=1e-4, atol=1e-5)
+with expect_raises(ValueError, "conv2d (input and weight channels differ)", mentions=["(2, 3, 8, 7)", "(4, 2, 3, 3)"]):
+    conv2d(Tensor(x), Tensor(w[:, :2]))
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-conv2d-grads", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Backward with a fixed upstream gradient g: the gradients are those of sum(g * conv2d(x, w, b)).
 rng = np.random.default_rng(3)
-x = Tensor(rng.standard_normal((2, 2, 5, 5)), dtype=np.float64, requires_grad=True)
-w = Tensor(rng.standard_normal((3, 2, 3, 3)), dtype=np.float64, requires_grad=True)
-b = Tensor(rng.standard_normal(3), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x, w, b: conv2d(x, w, b), x, w, b)
-assert gradcheck(lambda x, w: conv2d(x, w, stride=2, padding=1), x, w)
+xd, wd, bd = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+g = rng.standard_normal((2, 3, 3, 3))
+x, w, b = (Tensor(a, dtype=np.float64, requires_grad=True) for a in (xd, wd, bd))
+conv2d(x, w, b).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(a, wd, bd)), xd),
+             "conv2d backward (input gradient)", rtol=1e-5, atol=1e-6)
+expect_equal(w.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(xd, a, bd)), wd),
+             "conv2d backward (weight gradient)", rtol=1e-5, atol=1e-6)
+expect_equal(b.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(xd, wd, a)), bd),
+             "conv2d backward (bias gradient)", rtol=1e-5, atol=1e-6)
+g = rng.standard_normal((2, 3, 3, 3))
+x, w = (Tensor(a, dtype=np.float64, requires_grad=True) for a in (xd, wd))
+conv2d(x, w, stride=2, padding=1).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(a, wd, None, 2, 1)), xd),
+             "conv2d backward (input gradient, stride 2, padding 1)", rtol=1e-5, atol=1e-6)
+expect_equal(w.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(xd, a, None, 2, 1)), wd),
+             "conv2d backward (weight gradient, stride 2, padding 1)", rtol=1e-5, atol=1e-6)
 image = Tensor(rng.standard_normal((1, 2, 5, 5)))  # needs no gradient
-conv2d(image, Tensor(w.data.astype(np.float32), requires_grad=True)).sum().backward()
-assert image.grad is None
+kernel = Tensor(wd.astype(np.float32), requires_grad=True)
+conv2d(image, kernel).sum().backward()
+expect_equal(image.grad is None, True, "conv2d backward (an input that needs no gradient gets none)")
+expect_equal(kernel.grad.data, numerical_gradient(lambda a: np.sum(conv2d_reference(image.data, a)), wd),
+             "conv2d backward (weight gradient when the input needs none)", rtol=1e-4, atol=1e-4)
 ### BEGIN HIDDEN TESTS
-x = Tensor(rng.standard_normal((1, 3, 6, 4)), dtype=np.float64, requires_grad=True)
-w = Tensor(rng.standard_normal((2, 3, 2, 3)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x, w: conv2d(x, w, stride=(2, 1), padding=(1, 2)), x, w)
-np.testing.assert_allclose(conv2d(x, w, padding=1).data, conv2d_reference(x.data, w.data, None, 1, 1), rtol=1e-10)
+xd, wd = rng.standard_normal((1, 3, 6, 4)), rng.standard_normal((2, 3, 2, 3))
+x, w = (Tensor(a, dtype=np.float64, requires_grad=True) for a in (xd, wd))
+g = rng.standard_normal((1, 2, 4, 6))
+conv2d(x, w, stride=(2, 1), padding=(1, 2)).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(a, wd, None, (2, 1), (1, 2))), xd),
+             "conv2d backward (input gradient, stride (2, 1), padding (1, 2))", rtol=1e-5, atol=1e-6)
+expect_equal(w.grad.data, numerical_gradient(lambda a: np.sum(g * conv2d_reference(xd, a, None, (2, 1), (1, 2))), wd),
+             "conv2d backward (weight gradient, stride (2, 1), padding (1, 2))", rtol=1e-5, atol=1e-6)
+expect_equal(conv2d(x, w, padding=1).data, conv2d_reference(xd, wd, None, 1, 1), "conv2d (float64, padding 1)",
+             rtol=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -363,8 +447,9 @@ np.testing.assert_allclose(conv2d(x, w, padding=1).data, conv2d_reference(x.data
 #   did. (Whole-array comparisons and logical operations are fast; masked writes such as
 #   `a[mask] = k` are several times slower.)
 
-# %% nbgrader={"grade": false, "grade_id": "09-spatial-pooling", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-window-views", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal helpers: importable from tinytorch.core.spatial, not part of its `__all__`
 def window_views(a, kernel_size, stride):
     "The kh*kw strided views of `a` (N, C, H, W), one per kernel position (i, j): view[..., y, x] = a[..., y*sh + i, x*sw + j]."
     (kh, kw), (sh, sw) = pair(kernel_size), pair(stride)
@@ -377,6 +462,8 @@ def check_pool_input(x, name):
     if x.ndim != 4:
         raise ValueError(f"{name}: input must be (N, C, H, W), got shape {x.shape}")
 
+# %% nbgrader={"grade": false, "grade_id": "09-spatial-pooling", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def max_pool2d(x, kernel_size, stride=None):
     "Maximum over each `kernel_size` window (stride defaults to the kernel size), differentiable."
     x = x if isinstance(x, Tensor) else Tensor(x)
@@ -385,8 +472,8 @@ def max_pool2d(x, kernel_size, stride=None):
     views = window_views(x.data, kernel_size, stride)
     ### BEGIN SOLUTION
     out = views[0].copy()
-    for v in views[1:]:
-        np.maximum(out, v, out=out)
+    for view in views[1:]:
+        np.maximum(out, view, out=out)
     taken = np.zeros(out.shape, dtype=bool)
     firsts = []                                    # per view: where it holds its window's first maximum
     for v in views:
@@ -423,39 +510,93 @@ def avg_pool2d(x, kernel_size, stride=None):
     ### END SOLUTION
     return Tensor.from_op(out, (x,), backward)
 
+# %% [markdown]
+# The truth for pooling, again straight from the definition: a loop over output positions.
+
+# %%
+def pool_reference(x, kernel_size, stride, reduce):
+    "`reduce` (np.max or np.mean) of every window of the numpy array x (N, C, H, W); numpy in, numpy out."
+    (kh, kw), (sh, sw) = pair(kernel_size), pair(stride)
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for r in range(oh):
+        for c in range(ow):
+            out[:, :, r, c] = reduce(x[:, :, r * sh:r * sh + kh, c * sw:c * sw + kw], axis=(2, 3))
+    return out
+
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-max-pool-forward", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
 out = max_pool2d(Tensor(x), 2)
-assert isinstance(out, Tensor) and out.shape == (1, 1, 2, 2) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data[0, 0]), [[5, 7], [13, 15]])
+expect_equal(type(out).__name__, "Tensor", "max_pool2d (returns a Tensor)")
+expect_equal(out.dtype, np.float32, "max_pool2d (keeps float32)")
+expect_equal(out.data, np.array([[[[5, 7], [13, 15]]]]), "max_pool2d (2x2 windows)")
 out = max_pool2d(Tensor(x), 3, stride=1)
-assert out.shape == (1, 1, 2, 2), "overlapping 3x3 windows with stride 1 on 4x4"
-np.testing.assert_allclose(np.asarray(out.data[0, 0]), [[10, 11], [14, 15]])
+expect_equal(out.data, np.array([[[[10, 11], [14, 15]]]]), "max_pool2d (overlapping 3x3 windows with stride 1)")
 x = np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32)
-np.testing.assert_allclose(np.asarray(max_pool2d(Tensor(x), 2).data), x.reshape(2, 3, 3, 2, 3, 2).max(axis=(3, 5)))
+expect_equal(max_pool2d(Tensor(x), 2).data, x.reshape(2, 3, 3, 2, 3, 2).max(axis=(3, 5)),
+             "max_pool2d (random input, 2x2 windows)")
+expect_equal(max_pool2d(x, (3, 2), stride=(1, 2)).data, pool_reference(x, (3, 2), (1, 2), np.max),
+             "max_pool2d (a numpy input, window (3, 2), stride (1, 2))")
+expect_equal(max_pool2d(Tensor(-x), 2).data, -x.reshape(2, 3, 3, 2, 3, 2).min(axis=(3, 5)),
+             "max_pool2d (negative values)")
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-max-pool-grads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Backward with a fixed upstream gradient g: the gradient is that of sum(g * max_pool2d(x)).
 rng = np.random.default_rng(5)
-x = Tensor(rng.standard_normal((2, 2, 6, 5)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x: max_pool2d(x, 2), x)
-assert gradcheck(lambda x: max_pool2d(x, 3, stride=2), x)
+xd = rng.standard_normal((2, 2, 6, 5))
+g = rng.standard_normal((2, 2, 3, 2))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+max_pool2d(x, 2).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, 2, 2, np.max)), xd),
+             "max_pool2d backward (2x2 windows)", rtol=1e-5, atol=1e-6)
+g = rng.standard_normal((2, 2, 2, 2))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+max_pool2d(x, 3, stride=2).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, 3, 2, np.max)), xd),
+             "max_pool2d backward (overlapping 3x3 windows, stride 2)", rtol=1e-5, atol=1e-6)
 zeros = Tensor(np.zeros((1, 1, 2, 2)), requires_grad=True)
 max_pool2d(zeros, 2).sum().backward()
-np.testing.assert_allclose(np.asarray(zeros.grad.data[0, 0]), [[1, 0], [0, 0]],
-                           err_msg="on a tie the whole gradient goes to the first maximum")
+expect_equal(zeros.grad.data, np.array([[[[1, 0], [0, 0]]]]),
+             "max_pool2d backward (on a tie the whole gradient goes to the first maximum)")
+ties = Tensor(np.array([[[[0, 3, 1, 1], [3, 0, 1, 1], [2, 2, 0, 5], [2, 2, 5, 5]]]]), dtype=np.float64, requires_grad=True)
+max_pool2d(ties, 2).backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+expect_equal(ties.grad.data, np.array([[[[0, 1, 2, 0], [0, 0, 0, 0], [3, 0, 0, 4], [0, 0, 0, 0]]]]),
+             "max_pool2d backward (only the first maximum of each window, in row-major order, gets g)")
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-avg-pool", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
 out = avg_pool2d(Tensor(x), 2)
-assert isinstance(out, Tensor) and out.shape == (1, 1, 2, 2) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data[0, 0]), [[2.5, 4.5], [10.5, 12.5]])
+expect_equal(type(out).__name__, "Tensor", "avg_pool2d (returns a Tensor)")
+expect_equal(out.dtype, np.float32, "avg_pool2d (keeps float32)")
+expect_equal(out.data, np.array([[[[2.5, 4.5], [10.5, 12.5]]]]), "avg_pool2d (2x2 windows)")
+expect_equal(avg_pool2d(Tensor(x), 3, stride=1).data, np.array([[[[5, 6], [9, 10]]]]),
+             "avg_pool2d (overlapping 3x3 windows with stride 1)")
+# Backward with a fixed upstream gradient g: the gradient is that of sum(g * avg_pool2d(x)).
 rng = np.random.default_rng(6)
-x = Tensor(rng.standard_normal((2, 3, 5, 6)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x: avg_pool2d(x, 2), x)
-assert gradcheck(lambda x: avg_pool2d(x, 3, stride=1), x)
+xd = rng.standard_normal((2, 3, 5, 6))
+g = rng.standard_normal((2, 3, 2, 3))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+avg_pool2d(x, 2).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, 2, 2, np.mean)), xd),
+             "avg_pool2d backward (2x2 windows)", rtol=1e-5, atol=1e-6)
+g = rng.standard_normal((2, 3, 3, 4))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+avg_pool2d(x, 3, stride=1).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, 3, 1, np.mean)), xd),
+             "avg_pool2d backward (overlapping 3x3 windows, stride 1)", rtol=1e-5, atol=1e-6)
 ### BEGIN HIDDEN TESTS
-assert gradcheck(lambda x: avg_pool2d(x, (2, 3), stride=(1, 2)), x)
-assert gradcheck(lambda x: max_pool2d(x, (3, 2), stride=(2, 1)), x)
+expect_equal(avg_pool2d(xd, (2, 3), stride=(1, 2)).data, pool_reference(xd, (2, 3), (1, 2), np.mean),
+             "avg_pool2d (a numpy input, window (2, 3), stride (1, 2))", rtol=1e-5, atol=1e-6)
+g = rng.standard_normal((2, 3, 4, 2))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+avg_pool2d(x, (2, 3), stride=(1, 2)).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, (2, 3), (1, 2), np.mean)), xd),
+             "avg_pool2d backward (window (2, 3), stride (1, 2))", rtol=1e-5, atol=1e-6)
+g = rng.standard_normal((2, 3, 2, 5))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+max_pool2d(x, (3, 2), stride=(2, 1)).backward(g)
+expect_equal(x.grad.data, numerical_gradient(lambda a: np.sum(g * pool_reference(a, (3, 2), (2, 1), np.max)), xd),
+             "max_pool2d backward (window (3, 2), stride (2, 1))", rtol=1e-5, atol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -534,27 +675,55 @@ class Flatten(Module):
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-conv-layer", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 conv = Conv2d(3, 8, 5, padding=2, seed=0)
-names = [n for n, _ in conv.named_parameters()]
-assert names == ["weight", "bias"], f"Conv2d's parameters are weight and bias, got {names}"
-assert conv.weight.shape == (8, 3, 5, 5) and conv.bias.shape == (8,) and conv.weight.dtype == np.float32
+expect_equal([n for n, _ in conv.named_parameters()], ["weight", "bias"], "Conv2d.__init__ (parameters weight and bias)")
+expect_equal(conv.weight.shape, (8, 3, 5, 5), "Conv2d.__init__ (weight shape (out, in, kh, kw))")
+expect_equal(conv.bias.shape, (8,), "Conv2d.__init__ (bias shape (out,))")
+expect_equal(conv.weight.dtype, np.float32, "Conv2d.__init__ (float32 weight)")
+expect_equal(conv.bias.data, np.zeros(8), "Conv2d.__init__ (the bias starts at zero)")
 out = conv(Tensor(np.ones((2, 3, 16, 16), dtype=np.float32)))
-assert isinstance(out, Tensor) and out.shape == (2, 8, 16, 16), "padding 2 keeps 16x16 with a 5x5 kernel"
+expect_equal(type(out).__name__, "Tensor", "Conv2d.forward (returns a Tensor)")
+expect_equal(out.shape, (2, 8, 16, 16), "Conv2d.forward (padding 2 keeps 16x16 with a 5x5 kernel)")
+# With weights set explicitly, the layer's output is the convolution with its stride and padding.
+rng = np.random.default_rng(7)
+layer = Conv2d(2, 3, 3, stride=2, padding=1, seed=0)
+wd, bd = rng.standard_normal((3, 2, 3, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+layer.weight.data[...] = wd
+layer.bias.data[...] = bd
+xd = rng.standard_normal((2, 2, 7, 6)).astype(np.float32)
+expect_equal(layer(Tensor(xd)).data, conv2d_reference(xd, wd, bd, 2, 1), "Conv2d.forward (weight, bias, stride, padding)",
+             rtol=1e-4, atol=1e-5)
 big = Conv2d(64, 64, 3, seed=1)
-std = float(np.std(big.weight.data))
-assert abs(std - np.sqrt(2 / (64 * 9))) < 0.005, f"He init: std sqrt(2/fan_in) = {np.sqrt(2 / 576):.4f}, got {std:.4f}"
-assert Conv2d(3, 4, 3, bias=False).bias is None
-np.testing.assert_allclose(Conv2d(3, 4, 3, seed=7).weight.data, Conv2d(3, 4, 3, seed=7).weight.data)
+expect_that(float(np.std(big.weight.data)), lambda v: abs(v - np.sqrt(2 / (64 * 9))) < 0.005, "Conv2d.__init__ (He init)",
+            "the weights' std is sqrt(2 / fan_in) = sqrt(2 / 576) = 0.0589")
+expect_that(float(np.mean(big.weight.data)), lambda v: abs(v) < 0.005, "Conv2d.__init__ (He init)",
+            "the weights have mean 0")
+expect_that(np.std(big.weight.data.reshape(64, -1), axis=1), lambda v: v.min() > 0.03, "Conv2d.__init__ (He init)",
+            "every filter is random (std of each output channel's weights near 0.0589)")
+expect_equal(Conv2d(3, 4, 3, bias=False).bias is None, True, "Conv2d.__init__ (bias=False gives no bias)")
+expect_equal([n for n, _ in Conv2d(3, 4, 3, bias=False).named_parameters()], ["weight"],
+             "Conv2d.__init__ (bias=False: the weight is the only parameter)")
+expect_agree(Conv2d(3, 4, 3, seed=7).weight.data, Conv2d(3, 4, 3, seed=7).weight.data,
+             "Conv2d.__init__ (the same seed gives the same weights)")
+expect_equal(bool(np.array_equal(Conv2d(3, 4, 3, seed=7).weight.data, Conv2d(3, 4, 3, seed=8).weight.data)), False,
+             "Conv2d.__init__ (the seed is used: different seeds give different weights)")
 
 # %% nbgrader={"grade": true, "grade_id": "09-spatial-pool-flatten-layers", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-x = Tensor(np.random.default_rng(8).standard_normal((2, 3, 8, 8)).astype(np.float32))
-for layer, shape in [(MaxPool2d(2), (2, 3, 4, 4)), (AvgPool2d(2), (2, 3, 4, 4)), (MaxPool2d(3, 1), (2, 3, 6, 6)),
-                     (Flatten(), (2, 192))]:
-    out = layer(x)
-    assert isinstance(out, Tensor) and out.shape == shape, f"{layer!r} gives {shape}, got {out.shape}"
-    assert layer.parameters() == []
-np.testing.assert_allclose(np.asarray(Flatten()(x).data), x.data.reshape(2, -1))
-np.testing.assert_allclose(np.asarray(AvgPool2d(2)(x).data), x.data.reshape(2, 3, 4, 2, 4, 2).mean(axis=(3, 5)),
-                           rtol=1e-6)
+xd = np.random.default_rng(8).standard_normal((2, 3, 8, 8)).astype(np.float32)
+x = Tensor(xd)
+expect_equal(type(MaxPool2d(2)(x)).__name__, "Tensor", "MaxPool2d.forward (returns a Tensor)")
+expect_equal(MaxPool2d(2)(x).data, xd.reshape(2, 3, 4, 2, 4, 2).max(axis=(3, 5)), "MaxPool2d.forward (2x2 windows)")
+expect_equal(MaxPool2d(3, 1)(x).data, pool_reference(xd, 3, 1, np.max), "MaxPool2d.forward (3x3 windows, stride 1)")
+expect_equal(type(AvgPool2d(2)(x)).__name__, "Tensor", "AvgPool2d.forward (returns a Tensor)")
+expect_equal(AvgPool2d(2)(x).data, xd.reshape(2, 3, 4, 2, 4, 2).mean(axis=(3, 5)), "AvgPool2d.forward (2x2 windows)",
+             rtol=1e-6)
+expect_equal(AvgPool2d(3, 1)(x).data, pool_reference(xd, 3, 1, np.mean), "AvgPool2d.forward (3x3 windows, stride 1)",
+             rtol=1e-5, atol=1e-6)
+expect_equal(type(Flatten()(x)).__name__, "Tensor", "Flatten.forward (returns a Tensor)")
+expect_equal(Flatten()(x).data, xd.reshape(2, -1), "Flatten.forward ((N, C, H, W) -> (N, C*H*W))")
+expect_equal(Flatten()(Tensor(xd[:, :, :2, :3])).data, xd[:, :, :2, :3].reshape(2, 18),
+             "Flatten.forward ((2, 3, 2, 3) -> (2, 18))")
+expect_equal([len(layer.parameters()) for layer in (MaxPool2d(2), AvgPool2d(2), MaxPool2d(3, 1), Flatten())],
+             [0, 0, 0, 0], "MaxPool2d, AvgPool2d, Flatten (no parameters)")
 
 # %% [markdown]
 # ## 7. LeNet-5
@@ -617,17 +786,21 @@ images = Tensor(rng.standard_normal((32, 3, 32, 32)).astype(np.float32))
 labels = rng.integers(0, 10, 32)
 model = lenet5(seed=1)
 out = model(images)
-assert isinstance(out, Tensor) and out.shape == (32, 10) and out.dtype == np.float32
+expect_equal(type(out).__name__, "Tensor", "LeNet-5 forward (Conv2d, MaxPool2d, Flatten return Tensors)")
+expect_equal(out.shape, (32, 10), "LeNet-5 forward (Conv2d, MaxPool2d, Flatten shapes)")
+expect_equal(out.dtype, np.float32, "LeNet-5 forward (Conv2d, MaxPool2d, Flatten keep float32)")
 losses = []
 for step in range(25):
     loss = softmax_cross_entropy(model(images), labels)
     model.zero_grad()
     loss.backward()
+    expect_equal([p.grad is not None and p.grad.shape == p.shape for p in model.parameters()], [True] * 10,
+                 "LeNet-5 backward (conv2d backward: every parameter gets a gradient of its shape)")
     for p in model.parameters():
-        assert p.grad is not None and p.grad.shape == p.shape, "every parameter gets a gradient"
         p.data -= 0.05 * p.grad.data
     losses.append(loss.item())
-assert losses[-1] < 0.5 * losses[0], f"LeNet-5 should fit 32 examples: loss {losses[0]:.3f} -> {losses[-1]:.3f}"
+expect_that(losses, lambda v: v[-1] < 0.5 * v[0], "LeNet-5 training (conv2d, max_pool2d and their backward)",
+            "the loss of 25 SGD steps on 32 examples should halve")
 
 # %% [markdown]
 # ## 8. Where the time goes
