@@ -510,6 +510,9 @@ expect_agree(attn(x2).data[:, :3], out.data[:, :3], "SelfAttention.forward (caus
              rtol=1e-5, atol=1e-6)
 out, w = SelfAttention(8, seed=0)(x, mask=padding_mask([5, 2], 5), return_weights=True)
 expect_equal(w.data[1, :, 2:], np.zeros((5, 3)), "SelfAttention.forward (padding keys get no weight)", rtol=0, atol=0)
+_, w = attn(x, mask=padding_mask([5, 2], 5), return_weights=True)
+expect_equal([np.triu(w.data, 1), w.data[1, :, 2:]], [np.zeros((2, 5, 5)), np.zeros((5, 3))],
+             "SelfAttention.forward (causal and a padding mask: a key must be allowed by both)", rtol=0, atol=0)
 
 # %% [markdown]
 # ## 5. Multi-head attention, without a loop over heads
@@ -720,6 +723,8 @@ expect_equal(mha(x).data, merged @ wp + bp, "MultiHeadAttention.forward (known w
 mha = MultiHeadAttention(16, 4, dropout=0.5, causal=True, seed=0)
 expect_that([mha(x).data, mha(x).data], lambda v: not np.allclose(v[0], v[1]), "MultiHeadAttention.forward (dropout)",
             "in training mode dropout makes two calls differ")
+expect_that(float(np.mean(mha(x).data == 0)), lambda f: 0.3 < f < 0.7, "MultiHeadAttention.forward (output dropout)",
+            "in training mode the output is dropped too: about half its entries are exactly 0 for dropout=0.5")
 mha.eval()
 expect_agree(mha(x).data, mha(x).data, "MultiHeadAttention.forward (eval mode: no dropout)")
 expect_agree(mha(x).data, mha.proj(multi_head_attention(mha.qkv(x), 4, causal=True)[0]).data,

@@ -295,6 +295,8 @@ expect_agree(ff(x[:, 2:3]).data, out.data[:, 2:3], "FeedForward.forward (each po
 drop = FeedForward(8, 32, dropout=0.5, seed=0)
 expect_that([drop(x).data, drop(x).data], lambda v: not np.allclose(v[0], v[1]), "FeedForward.forward (dropout)",
             "in training mode dropout makes two calls differ")
+expect_that(float(np.mean(drop(x).data == 0)), lambda f: 0.3 < f < 0.7, "FeedForward.forward (dropout)",
+            "in training mode about half the outputs are exactly 0 for dropout=0.5")
 expect_agree(drop.eval()(x).data, out.data, "FeedForward.forward (eval mode: no dropout; the same seed, the same weights)",
              rtol=1e-5, atol=1e-6)
 known = np.random.default_rng(9)
@@ -384,6 +386,12 @@ block = TransformerBlock(16, 4, 32, dropout=0.2, seed=7)
 x = Tensor(np.random.default_rng(8).standard_normal((2, 7, 16)))
 expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.forward (dropout)",
             "in training mode dropout makes two calls differ")
+block.eval().ffn.train()
+expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.__init__ (dropout)",
+            "the feed-forward network gets the block's dropout (only ffn in training mode: two calls differ)")
+block.eval().attn.train()
+expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.__init__ (dropout)",
+            "the attention gets the block's dropout (only attn in training mode: two calls differ)")
 block.eval()
 full = block(x).data
 cache = {}
