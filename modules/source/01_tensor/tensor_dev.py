@@ -37,6 +37,9 @@
 import numpy as np
 from fastcore.basics import patch  # adds a method to a class from a later cell
 
+# %% nbgrader={"grade": false, "grade_id": "01-tensor-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. The dtype policy and the constructor
 #
@@ -115,12 +118,15 @@ class Tensor:
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-dtype-policy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 t = Tensor([[1.0, 2.0], [3.0, 4.0]])
-assert isinstance(t.data, np.ndarray), "Tensor.__init__: Tensor.data must be a numpy array"
-assert t.shape == (2, 2) and t.dtype == np.float32, f"Tensor.__init__: floats become float32, got {t.dtype}"
-assert Tensor(np.zeros(3, dtype=np.float64)).dtype == np.float32, "Tensor.__init__: float64 arrays become float32"
-assert Tensor([1, 2, 3]).dtype.kind == "i", "Tensor.__init__: integers stay integers (they are indices)"
-assert Tensor([1.0], dtype=np.float64).dtype == np.float64, "Tensor.__init__: an explicit dtype is kept"
-np.testing.assert_array_equal(np.asarray(t.data), [[1, 2], [3, 4]], err_msg="Tensor.__init__ keeps the values")
+expect_that(t.data, lambda v: isinstance(v, np.ndarray), "Tensor.__init__", "Tensor.data must be a numpy array")
+expect_equal(t.data, [[1.0, 2.0], [3.0, 4.0]], "Tensor.__init__ (keeps the values)")
+expect_equal(t.dtype, np.float32, "Tensor.__init__ (Python floats become float32)")
+expect_equal(Tensor(np.zeros(3, dtype=np.float64)).dtype, np.float32, "Tensor.__init__ (float64 arrays become float32)")
+expect_equal(Tensor(np.zeros(3, dtype=np.float16)).dtype, np.float32, "Tensor.__init__ (float16 arrays become float32)")
+expect_equal(Tensor([1, 2, 3]).dtype.kind, "i", "Tensor.__init__ (integers stay integers: they are indices)")
+expect_equal(Tensor([True, False]).dtype, np.bool_, "Tensor.__init__ (booleans stay booleans)")
+expect_equal(Tensor([1.0], dtype=np.float64).dtype, np.float64, "Tensor.__init__ (an explicit dtype is kept)")
+expect_equal(Tensor([1, 2], dtype=np.float16).dtype, np.float16, "Tensor.__init__ (an explicit dtype is kept)")
 
 # %% [markdown]
 # ## 2. Creating tensors
@@ -171,25 +177,45 @@ def rand(*shape, seed=None):
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-creation-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-z = zeros(2, 3)
-assert isinstance(z, Tensor) and z.shape == (2, 3) and z.dtype == np.float32
-np.testing.assert_array_equal(np.asarray(ones(4).data), np.ones(4))
-np.testing.assert_array_equal(np.asarray(full((2,), 7.0).data), [7.0, 7.0])
-assert arange(5).dtype.kind == "i" and arange(5).shape == (5,), "arange(5): integers 0..4"
-np.testing.assert_array_equal(np.asarray(arange(1, 7, 2).data), [1, 3, 5], err_msg="arange(1, 7, 2)")
+expect_equal(zeros(2, 3).data, np.zeros((2, 3)), "zeros")
+expect_equal(zeros(2, 3).dtype, np.float32, "zeros (float32 unless given a dtype)")
+expect_equal(ones(4).data, np.ones(4), "ones")
+expect_equal(ones(4).dtype, np.float32, "ones (float32 unless given a dtype)")
+expect_equal(full((2,), 7.0).data, [7.0, 7.0], "full")
+expect_equal(full((2, 3), 1.5).data, np.full((2, 3), 1.5), "full (fills every element)")
+expect_equal(full((2, 3), 1.5).dtype, np.float32, "full (float32 unless given a dtype)")
+expect_equal(arange(5).data, [0, 1, 2, 3, 4], "arange(5)")
+expect_equal(arange(5).dtype.kind, "i", "arange(5) (integer arguments give integers)")
+expect_equal(arange(1, 7, 2).data, [1, 3, 5], "arange(1, 7, 2)")
+expect_equal(arange(0.0, 1.0, 0.25).data, [0.0, 0.25, 0.5, 0.75], "arange(0.0, 1.0, 0.25)")
+# an explicit dtype is kept
+expect_equal(zeros(2, 3, dtype=np.float64).dtype, np.float64, "zeros(..., dtype=np.float64)")
+expect_equal(zeros(2, 3, dtype=np.int64).dtype, np.int64, "zeros(..., dtype=np.int64)")
+expect_equal(ones(2, 3, dtype=np.float64).dtype, np.float64, "ones(..., dtype=np.float64)")
+expect_equal(ones(2, 3, dtype=np.int64).dtype, np.int64, "ones(..., dtype=np.int64)")
+expect_equal(full((2, 3), 1.5, dtype=np.float64).dtype, np.float64, "full(..., dtype=np.float64)")
+expect_equal(full((2, 3), 1.5, dtype=np.int64).dtype, np.int64, "full(..., dtype=np.int64)")
+# requires_grad is passed on, and off by default
+expect_equal(zeros(2, requires_grad=True).requires_grad, True, "zeros(2, requires_grad=True)")
+expect_equal(zeros(2).requires_grad, False, "zeros(2) (no gradient by default)")
+expect_equal(ones(2, requires_grad=True).requires_grad, True, "ones(2, requires_grad=True)")
+expect_equal(ones(2).requires_grad, False, "ones(2) (no gradient by default)")
+expect_equal(randn(2, requires_grad=True).requires_grad, True, "randn(2, requires_grad=True)")
+expect_equal(randn(2).requires_grad, False, "randn(2) (no gradient by default)")
+# random numbers: the same seed gives the same numbers (which ones is up to you)
 a, b = randn(3, 4, seed=0), randn(3, 4, seed=0)
-assert a.shape == (3, 4) and a.dtype == np.float32
-np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
-assert not np.array_equal(np.asarray(a.data), np.asarray(randn(3, 4, seed=1).data)), "different seeds differ"
-assert 0 <= rand(100, seed=0).data.min() and rand(100, seed=0).data.max() < 1
-for make, name in [(lambda **kw: zeros(2, 3, **kw), "zeros"), (lambda **kw: ones(2, 3, **kw), "ones"),
-                   (lambda **kw: full((2, 3), 1.5, **kw), "full")]:
-    assert make(dtype=np.float64).dtype == np.float64, f"{name}(..., dtype=np.float64) must give float64"
-    assert make(dtype=np.int64).dtype == np.int64, f"{name}(..., dtype=np.int64) must give int64"
-for make, name in [(zeros, "zeros"), (ones, "ones"), (randn, "randn")]:
-    assert make(2, requires_grad=True).requires_grad, f"{name}(2, requires_grad=True) must require a gradient"
-    assert not make(2).requires_grad, f"{name}(2) must not require a gradient by default"
-np.testing.assert_array_equal(np.asarray(full((2, 3), 1.5).data), np.full((2, 3), 1.5), err_msg="full fills every element")
+expect_equal(a.shape, (3, 4), "randn(3, 4, seed=0)")
+expect_equal(a.dtype, np.float32, "randn (float32)")
+expect_agree(a.data, b.data, "randn (the same seed gives the same numbers)", rtol=0, atol=0)
+expect_that([a.data, randn(3, 4, seed=1).data], lambda v: not np.array_equal(v[0], v[1]), "randn",
+            "different seeds must give different numbers")
+expect_that(randn(10_000, seed=0).data, lambda v: abs(v.mean()) < 0.05 and abs(v.std() - 1) < 0.05, "randn",
+            "standard-normal samples have mean about 0 and standard deviation about 1")
+r = rand(10_000, seed=0)
+expect_that(r.data, lambda v: v.shape == (10_000,) and v.min() >= 0 and v.max() < 1 and abs(v.mean() - 0.5) < 0.02,
+            "rand", "uniform samples in [0, 1), with mean about 0.5")
+expect_equal(r.dtype, np.float32, "rand (float32)")
+expect_agree(r.data, rand(10_000, seed=0).data, "rand (the same seed gives the same numbers)", rtol=0, atol=0)
 
 # %% [markdown]
 # ## 3. Arithmetic with broadcasting
@@ -287,42 +313,45 @@ def __rtruediv__(self: Tensor, other): return elementwise(np.divide, other, self
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-arith-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 a, b = Tensor([1.0, 2.0, 3.0]), Tensor([4.0, 5.0, 6.0])
-for name, got, want in [("__add__", a + b, [5, 7, 9]), ("__sub__", a - b, [-3, -3, -3]),
-                        ("__mul__", a * b, [4, 10, 18]), ("__truediv__", b / a, [4, 2.5, 2]),
-                        ("__pow__", a ** 2, [1, 4, 9]), ("__neg__", -a, [-1, -2, -3])]:
-    assert isinstance(got, Tensor) and got.shape == (3,), f"{name}: expected a Tensor of shape (3,), got {got!r}"
-    np.testing.assert_allclose(np.asarray(got.data), want, err_msg=name)
+expect_equal((a + b).data, [5.0, 7.0, 9.0], "Tensor.__add__")
+expect_equal((a - b).data, [-3.0, -3.0, -3.0], "Tensor.__sub__")
+expect_equal((a * b).data, [4.0, 10.0, 18.0], "Tensor.__mul__")
+expect_equal((b / a).data, [4.0, 2.5, 2.0], "Tensor.__truediv__")
+expect_equal((a ** 2).data, [1.0, 4.0, 9.0], "Tensor.__pow__")
+expect_equal((-a).data, [-1.0, -2.0, -3.0], "Tensor.__neg__")
+expect_equal([(a + b).dtype, (a - b).dtype, (a * b).dtype, (b / a).dtype, (a ** 2).dtype, (-a).dtype], [np.float32] * 6,
+             "Tensor.__add__, __sub__, __mul__, __truediv__, __pow__, __neg__ in that order (float32 in, float32 out)")
+d = Tensor([1.0, 2.0, 3.0], dtype=np.float64)
+expect_equal([(d + d).dtype, (d * 2).dtype, (d / a).dtype], [np.float64] * 3,
+             "Tensor.__add__, __mul__, __truediv__ in that order (numpy's promotion: float64 stays float64)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-arith-scalars", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 a = Tensor([1.0, 2.0])
-for got, want in [(a + 1, [2, 3]), (1 + a, [2, 3]), (2 * a, [2, 4]), (a * 0.5, [0.5, 1]),
-                  (3 - a, [2, 1]), (a - 3, [-2, -1]), (2 / a, [2, 1])]:
-    assert isinstance(got, Tensor), "operations with Python numbers return Tensors"
-    assert got.dtype == np.float32, f"a Python number must not promote float32, got {got.dtype}"
-    np.testing.assert_allclose(np.asarray(got.data), want)
+expect_equal((a + 1).data, [2.0, 3.0], "Tensor.__add__ (a + 1)")
+expect_equal((1 + a).data, [2.0, 3.0], "Tensor.__radd__ (1 + a)")
+expect_equal((2 * a).data, [2.0, 4.0], "Tensor.__rmul__ (2 * a)")
+expect_equal((a * 0.5).data, [0.5, 1.0], "Tensor.__mul__ (a * 0.5)")
+expect_equal((3 - a).data, [2.0, 1.0], "Tensor.__rsub__ (3 - a)")
+expect_equal((a - 3).data, [-2.0, -1.0], "Tensor.__sub__ (a - 3)")
+expect_equal((2 / a).data, [2.0, 1.0], "Tensor.__rtruediv__ (2 / a)")
+expect_equal((np.array([10.0, 20.0]) - a).data, [9.0, 18.0], "Tensor.__rsub__ (numpy array - Tensor)")
+expect_equal([(a + 1).dtype, (1 + a).dtype, (2 * a).dtype, (a * 0.5).dtype, (3 - a).dtype, (a - 3).dtype, (2 / a).dtype],
+             [np.float32] * 7, "Tensor.__add__, __radd__, __rmul__, __mul__, __rsub__, __sub__, __rtruediv__ in that "
+             "order (a Python number must not promote float32)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-broadcasting", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
-out = x + Tensor([10.0, 20.0, 30.0])
-assert isinstance(out, Tensor) and out.shape == (2, 3)
-np.testing.assert_allclose(np.asarray(out.data), [[10, 21, 32], [13, 24, 35]])
-table = Tensor([[1.0], [2.0], [3.0]]) * Tensor([[1.0, 10.0]])
-assert table.shape == (3, 2)
-np.testing.assert_allclose(np.asarray(table.data), [[1, 10], [2, 20], [3, 30]])
-try:
+expect_equal((x + Tensor([10.0, 20.0, 30.0])).data, [[10.0, 21.0, 32.0], [13.0, 24.0, 35.0]],
+             "Tensor.__add__ (broadcasting (2, 3) + (3,))")
+expect_equal((Tensor([[1.0], [2.0], [3.0]]) * Tensor([[1.0, 10.0]])).data, [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]],
+             "Tensor.__mul__ (broadcasting (3, 1) * (1, 2))")
+with expect_raises(ValueError, "Tensor.__add__ (shapes (2, 3) and (4,) cannot broadcast)", mentions=["(2, 3)", "(4,)"]):
     x + Tensor([1.0, 2.0, 3.0, 4.0])
-except ValueError as err:
-    assert "(2, 3)" in str(err) and "(4,)" in str(err), f"the error must name both shapes: {err}"
-else:
-    raise AssertionError("adding shapes (2, 3) and (4,) must raise ValueError")
 ### BEGIN HIDDEN TESTS
-try:
+with expect_raises(ValueError, "Tensor.__mul__ (shapes (5, 1, 3) and (4, 2) cannot broadcast)", mentions=["(5, 1, 3)", "(4, 2)"]):
     Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 2)))
-except ValueError as err:
-    assert "(5, 1, 3)" in str(err) and "(4, 2)" in str(err)
-else:
-    raise AssertionError("(5, 1, 3) * (4, 2) must raise ValueError")
-np.testing.assert_allclose(np.asarray((Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 1)))).data), np.ones((5, 4, 3)))
+expect_equal((Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 1)))).data, np.ones((5, 4, 3)),
+             "Tensor.__mul__ (broadcasting (5, 1, 3) * (4, 1))")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -370,33 +399,28 @@ def __rmatmul__(self: Tensor, other): return Tensor(other).matmul(self)
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-matmul-2d", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 a = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 b = Tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 3.0]])
-out = a @ b
-assert isinstance(out, Tensor) and out.shape == (3, 3) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), np.asarray(a.data) @ np.asarray(b.data))
-np.testing.assert_allclose(np.asarray(a.matmul(Tensor([1.0, 1.0])).data), [3, 7, 11])
-np.testing.assert_allclose(np.asarray((Tensor([1.0, 2.0]) @ b).data), [1, 2, 8], err_msg="matmul: (2,) @ (2, 3)")
-dot = Tensor([1.0, 2.0]) @ Tensor([3.0, 4.0])
-assert dot.shape == () and dot.item() == 11, "matmul of two vectors is their dot product, a 0-d tensor"
+expect_equal((a @ b).data, [[1.0, 2.0, 8.0], [3.0, 4.0, 18.0], [5.0, 6.0, 28.0]], "Tensor.matmul ((3, 2) @ (2, 3))")
+expect_equal((a @ b).dtype, np.float32, "Tensor.matmul (float32 in, float32 out)")
+expect_equal(a.matmul(Tensor([1.0, 1.0])).data, [3.0, 7.0, 11.0], "Tensor.matmul ((3, 2) @ (2,))")
+expect_equal((Tensor([1.0, 2.0]) @ b).data, [1.0, 2.0, 8.0], "Tensor.matmul ((2,) @ (2, 3))")
+expect_equal((Tensor([1.0, 2.0]) @ Tensor([3.0, 4.0])).data, 11.0,
+             "Tensor.matmul (two vectors give their dot product, a 0-d tensor)")
 for left, right in [(Tensor(2.0), Tensor([1.0, 2.0])), (Tensor([1.0, 2.0]), Tensor(2.0))]:
-    try:
+    with expect_raises(ValueError, "Tensor.matmul (a 0-d operand: use * for scalars)"):
         left @ right
-    except ValueError:
-        pass
-    else:
-        raise AssertionError(f"matmul of shapes {left.shape} and {right.shape} must raise ValueError (use * for scalars)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-matmul-batched", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
 x, w = rng.standard_normal((4, 5, 3)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32)
-out = Tensor(x) @ Tensor(w)
-assert isinstance(out, Tensor) and out.shape == (4, 5, 2)
-np.testing.assert_allclose(np.asarray(out.data), x @ w, rtol=1e-5, atol=1e-5)
-try:
+expect_equal((Tensor(x) @ Tensor(w)).data, x @ w, "Tensor.matmul (batched (4, 5, 3) @ (3, 2))", rtol=1e-5, atol=1e-5)
+p, q = rng.standard_normal((2, 1, 3, 4)).astype(np.float32), rng.standard_normal((5, 4, 2)).astype(np.float32)
+expect_equal((Tensor(p) @ Tensor(q)).data, p @ q, "Tensor.matmul (batch dimensions broadcast: (2, 1, 3, 4) @ (5, 4, 2))",
+             rtol=1e-5, atol=1e-5)
+with expect_raises(ValueError, "Tensor.matmul ((2, 3) @ (4, 5) do not align)", mentions=["(2, 3)", "(4, 5)"]):
     Tensor(np.ones((2, 3))) @ Tensor(np.ones((4, 5)))
-except ValueError as err:
-    assert "(2, 3)" in str(err) and "(4, 5)" in str(err), f"the error must name both shapes: {err}"
-else:
-    raise AssertionError("(2, 3) @ (4, 5) must raise ValueError")
+with expect_raises(ValueError, "Tensor.matmul (batch dimensions (2,) and (5,) cannot broadcast)",
+                   mentions=["(2, 3, 4)", "(5, 4, 2)"]):
+    Tensor(np.ones((2, 3, 4))) @ Tensor(np.ones((5, 4, 2)))
 
 # %% [markdown]
 # ## 5. Reductions
@@ -431,13 +455,18 @@ def max(self: Tensor, axis=None, keepdims=False):
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-reductions-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
-for got, shape, want in [(x.sum(), (), 21), (x.sum(axis=0), (3,), [5, 7, 9]),
-                         (x.mean(axis=1), (2,), [3, 4]), (x.max(), (), 6),
-                         (x.max(axis=1, keepdims=True), (2, 1), [[5], [6]]),
-                         (x.sum(axis=(0, 1)), (), 21), (x.mean(axis=-1, keepdims=True), (2, 1), [[3], [4]])]:
-    assert isinstance(got, Tensor) and got.shape == shape, f"expected shape {shape}, got {getattr(got, 'shape', got)}"
-    np.testing.assert_allclose(np.asarray(got.data), want)
-assert x.sum().dtype == np.float32
+expect_equal(x.sum().data, 21.0, "Tensor.sum() (a 0-d tensor)")
+expect_equal(x.sum().dtype, np.float32, "Tensor.sum (float32 stays float32)")
+expect_equal(x.sum(axis=0).data, [5.0, 7.0, 9.0], "Tensor.sum(axis=0)")
+expect_equal(x.sum(axis=(0, 1)).data, 21.0, "Tensor.sum(axis=(0, 1))")
+expect_equal(x.sum(axis=0, keepdims=True).data, [[5.0, 7.0, 9.0]], "Tensor.sum(axis=0, keepdims=True)")
+expect_equal(x.mean().data, 3.5, "Tensor.mean()")
+expect_equal(x.mean(axis=1).data, [3.0, 4.0], "Tensor.mean(axis=1)")
+expect_equal(x.mean(axis=-1, keepdims=True).data, [[3.0], [4.0]], "Tensor.mean(axis=-1, keepdims=True)")
+expect_equal(x.mean().dtype, np.float32, "Tensor.mean (float32 stays float32)")
+expect_equal(x.max().data, 6.0, "Tensor.max()")
+expect_equal(x.max(axis=0).data, [4.0, 5.0, 6.0], "Tensor.max(axis=0)")
+expect_equal(x.max(axis=1, keepdims=True).data, [[5.0], [6.0]], "Tensor.max(axis=1, keepdims=True)")
 
 # %% [markdown]
 # ## 6. Shape operations and indexing
@@ -495,34 +524,39 @@ def __getitem__(self: Tensor, key):
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-reshape-transpose", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.arange(6, dtype=np.float32))
-for got, shape in [(x.reshape(2, 3), (2, 3)), (x.reshape((3, 2)), (3, 2)), (x.reshape(-1, 2), (3, 2))]:
-    assert isinstance(got, Tensor) and got.shape == shape
-    np.testing.assert_array_equal(np.asarray(got.data).ravel(), np.arange(6))
+expect_equal(x.reshape(2, 3).data, np.arange(6).reshape(2, 3), "Tensor.reshape(2, 3)")
+expect_equal(x.reshape((3, 2)).data, np.arange(6).reshape(3, 2), "Tensor.reshape((3, 2)) (one tuple)")
+expect_equal(x.reshape([3, 2]).data, np.arange(6).reshape(3, 2), "Tensor.reshape([3, 2]) (one list)")
+expect_equal(x.reshape(-1, 2).data, np.arange(6).reshape(3, 2), "Tensor.reshape(-1, 2)")
 m = x.reshape(2, 3)
-assert m.T.shape == (3, 2) and m.transpose().shape == (3, 2)
-np.testing.assert_array_equal(np.asarray(m.T.data), np.arange(6).reshape(2, 3).T)
-np.testing.assert_array_equal(np.asarray(m.reshape(-1).data), np.arange(6), err_msg="reshape(-1) flattens")
-b = Tensor(np.zeros((4, 2, 3)))
-assert b.transpose().shape == (4, 3, 2), "with no axes, transpose swaps the last two dimensions"
-assert b.transpose(2, 0, 1).shape == (3, 4, 2) and b.transpose((2, 0, 1)).shape == (3, 4, 2), "transpose(axes...)"
+expect_equal(m.reshape(-1).data, np.arange(6), "Tensor.reshape(-1) (flattens)")
+expect_equal(m.T.data, np.arange(6).reshape(2, 3).T, "Tensor.transpose (m.T)")
+expect_equal(m.transpose().data, np.arange(6).reshape(2, 3).T, "Tensor.transpose() (of a matrix)")
+b = Tensor(np.arange(24, dtype=np.float32).reshape(4, 2, 3))
+expect_equal(b.transpose().data, np.arange(24).reshape(4, 2, 3).transpose(0, 2, 1),
+             "Tensor.transpose() (with no axes, swaps the last two dimensions)")
+expect_equal(b.transpose(2, 0, 1).data, np.arange(24).reshape(4, 2, 3).transpose(2, 0, 1), "Tensor.transpose(2, 0, 1)")
+expect_equal(b.transpose((2, 0, 1)).data, np.arange(24).reshape(4, 2, 3).transpose(2, 0, 1),
+             "Tensor.transpose((2, 0, 1)) (one tuple)")
 v = Tensor(np.arange(3, dtype=np.float32))
-assert v.transpose().shape == (3,) and v.transpose(0).shape == (3,), "transposing a vector leaves it as it is"
-try:
+expect_equal(v.transpose().data, [0.0, 1.0, 2.0], "Tensor.transpose() (a vector stays as it is)")
+expect_equal(v.transpose(0).data, [0.0, 1.0, 2.0], "Tensor.transpose(0) (a vector stays as it is)")
+with expect_raises(ValueError, "Tensor.reshape (6 elements into (4, 2))", mentions=["(6,)", "(4, 2)"]):
     x.reshape(4, 2)
-except ValueError as err:
-    assert "(6,)" in str(err) and "(4, 2)" in str(err), f"the error must name both shapes: {err}"
-else:
-    raise AssertionError("reshaping 6 elements into (4, 2) must raise ValueError")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-indexing", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
-for got, want in [(x[0], [0, 1, 2, 3]), (x[:, 1], [1, 5, 9]), (x[1:, ::2], [[4, 6], [8, 10]]),
-                  (x[Tensor([2, 0])], [[8, 9, 10, 11], [0, 1, 2, 3]]), (x[x.data > 9], [10, 11])]:
-    assert isinstance(got, Tensor), "indexing returns a Tensor"
-    np.testing.assert_array_equal(np.asarray(got.data), want)
+expect_equal(type(x[0]).__name__, "Tensor", "Tensor.__getitem__ (indexing returns a Tensor)")
+expect_equal(x[0].data, [0.0, 1.0, 2.0, 3.0], "Tensor.__getitem__ (x[0])")
+expect_equal(x[:, 1].data, [1.0, 5.0, 9.0], "Tensor.__getitem__ (x[:, 1])")
+expect_equal(x[1:, ::2].data, [[4.0, 6.0], [8.0, 10.0]], "Tensor.__getitem__ (x[1:, ::2])")
+expect_equal(x[1, 2].data, 6.0, "Tensor.__getitem__ (x[1, 2], a 0-d tensor)")
+expect_equal(x[Tensor([2, 0])].data, [[8.0, 9.0, 10.0, 11.0], [0.0, 1.0, 2.0, 3.0]],
+             "Tensor.__getitem__ (an integer Tensor as index)")
+expect_equal(x[x.data > 9].data, [10.0, 11.0], "Tensor.__getitem__ (a boolean mask)")
 ### BEGIN HIDDEN TESTS
-np.testing.assert_array_equal(np.asarray(x[None, 1, -1].data), [7])
-np.testing.assert_array_equal(np.asarray(x[Tensor([0, 2]), Tensor([1, 3])].data), [1, 11])
+expect_equal(x[None, 1, -1].data, [7.0], "Tensor.__getitem__ (x[None, 1, -1])")
+expect_equal(x[Tensor([0, 2]), Tensor([1, 3])].data, [1.0, 11.0], "Tensor.__getitem__ (a tuple of integer Tensors)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -569,25 +603,26 @@ def log(self: Tensor):
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-compare-math-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 a, b = Tensor([1.0, 2.0, 3.0]), Tensor([3.0, 2.0, 1.0])
-for got, want in [(a == b, [False, True, False]), (a != b, [True, False, True]),
-                  (a < b, [True, False, False]), (a >= 2, [False, True, True])]:
-    assert isinstance(got, Tensor) and got.dtype == np.bool_, "comparisons return boolean Tensors"
-    np.testing.assert_array_equal(np.asarray(got.data), want)
-assert {a: 1}[a] == 1, "a Tensor must stay hashable (by identity)"
-np.testing.assert_allclose(np.asarray(a.exp().data), np.exp([1, 2, 3]), rtol=1e-6)
-np.testing.assert_allclose(np.asarray(a.log().data), np.log([1, 2, 3]), rtol=1e-6)
-assert a.exp().dtype == np.float32
+expect_equal((a == b).data, np.array([False, True, False]), "Tensor.__eq__")
+expect_equal((a == b).dtype, np.bool_, "Tensor.__eq__ (comparisons return boolean Tensors)")
+expect_equal((a == 2).data, np.array([False, True, False]), "Tensor.__eq__ (with a number)")
+expect_equal((a != b).data, np.array([True, False, True]), "Tensor.__ne__")
+expect_equal((a < b).data, np.array([True, False, False]), "Tensor.__lt__")
+expect_equal((a >= 2).data, np.array([False, True, True]), "Tensor.__ge__")
+with expect_raises(ValueError, "Tensor.__eq__ (shapes (3,) and (2,) cannot broadcast)", mentions=["(3,)", "(2,)"]):
+    a == Tensor([1.0, 2.0])
+expect_equal({a: 1}[a], 1, "Tensor.__hash__ (a Tensor stays hashable, by identity)")
+expect_equal(a.exp().data, np.exp([1.0, 2.0, 3.0]), "Tensor.exp", rtol=1e-6)
+expect_equal(a.exp().dtype, np.float32, "Tensor.exp (float32 stays float32)")
+expect_equal(a.log().data, np.log([1.0, 2.0, 3.0]), "Tensor.log", rtol=1e-6, atol=1e-7)
+expect_equal(a.log().dtype, np.float32, "Tensor.log (float32 stays float32)")
 
 # %% nbgrader={"grade": true, "grade_id": "01-tensor-item-numpy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-s = Tensor([[2.5]])
-assert isinstance(s.item(), float) and s.item() == 2.5
-assert isinstance(Tensor([1, 2]).numpy(), np.ndarray)
-try:
+expect_that(Tensor([[2.5]]).item(), lambda v: type(v) is float and v == 2.5, "Tensor.item",
+            "a one-element tensor gives its element as a Python float")
+expect_that(Tensor([1, 2]).numpy(), lambda v: isinstance(v, np.ndarray), "Tensor.numpy", "it returns a numpy array")
+with expect_raises(ValueError, "Tensor.item (of a two-element tensor)", mentions=["(2,)"]):
     Tensor([1.0, 2.0]).item()
-except ValueError as err:
-    assert "(2,)" in str(err)
-else:
-    raise AssertionError("item() of a two-element tensor must raise ValueError")
 
 # %% [markdown]
 # ## Reflection
