@@ -603,12 +603,13 @@ qkv = Tensor(qkv_data, dtype=np.float64, requires_grad=True)
 out, w = multi_head_attention(qkv, H, causal=True)
 expect_equal([isinstance(out, Tensor), out.shape, w.shape], [True, (B, T, D), (B, H, T, T)],
              "multi_head_attention (out (B, T, D), weights (B, H, T, T))")
-for head in range(H):                      # reference: one head at a time
-    cols = slice(head * 4, head * 4 + 4)
-    ref, ref_w = attend(qkv_data[..., :D][..., cols], qkv_data[..., D:2 * D][..., cols], qkv_data[..., 2 * D:][..., cols],
-                        np.tri(T, dtype=bool))
-    expect_equal(out.data[..., cols], ref, "multi_head_attention (each head's output in its d_head columns)", rtol=1e-10)
-    expect_equal(w.data[:, head], ref_w, "multi_head_attention (each head's weights)", rtol=1e-10)
+split_heads = lambda a: a.reshape(B, T, H, D // H).transpose(0, 2, 1, 3)      # (B, T, D) -> (B, H, T, d_head)
+ref, ref_w = attend(split_heads(qkv_data[..., :D]), split_heads(qkv_data[..., D:2 * D]), split_heads(qkv_data[..., 2 * D:]),
+                    np.tri(T, dtype=bool))
+for head in range(H):
+    expect_equal(out.data[..., head * 4:head * 4 + 4], ref[:, head],
+                 "multi_head_attention (each head's output in its d_head columns)", rtol=1e-10)
+    expect_equal(w.data[:, head], ref_w[:, head], "multi_head_attention (each head's weights)", rtol=1e-10)
 causal_op = lambda t: multi_head_attention(t, H, causal=True)[0]
 expect_equal(backward_grads(causal_op, qkv), central_differences(causal_op, qkv),
              "multi_head_attention backward (causal)", rtol=1e-5, atol=1e-6)
