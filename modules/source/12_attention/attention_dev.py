@@ -707,7 +707,8 @@ expect_agree(out.data, mha.proj(want).data, "MultiHeadAttention.forward (proj(mu
              rtol=1e-5, atol=1e-6)
 one = MultiHeadAttention(16, 1, seed=0)
 single = SelfAttention(16, seed=0)
-expect_agree(one(x).data, single(x).data, "MultiHeadAttention.forward (one head with the same weights is SelfAttention)",
+expect_agree(one(x).data, single(x).data,
+             "MultiHeadAttention vs SelfAttention (__init__ seeds qkv with seed, proj with seed + 1; one head is SelfAttention)",
              rtol=1e-5, atol=1e-6)
 known = np.random.default_rng(7)
 wqkv, bqkv, wp, bp = (known.standard_normal(s) * 0.3 for s in ((16, 48), (48,), (16, 16), (16,)))
