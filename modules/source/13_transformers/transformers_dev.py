@@ -295,7 +295,7 @@ expect_agree(ff(x[:, 2:3]).data, out.data[:, 2:3], "FeedForward.forward (each po
 drop = FeedForward(8, 32, dropout=0.5, seed=0)
 expect_that([drop(x).data, drop(x).data], lambda v: not np.allclose(v[0], v[1]), "FeedForward.forward (dropout)",
             "in training mode dropout makes two calls differ")
-expect_that(float(np.mean(drop(x).data == 0)), lambda f: 0.3 < f < 0.7, "FeedForward.forward (dropout)",
+expect_that(float(np.mean(drop(x).data == 0)), lambda f: 0.2 < f < 0.8, "FeedForward.forward (dropout)",
             "in training mode about half the outputs are exactly 0 for dropout=0.5")
 expect_agree(drop.eval()(x).data, out.data, "FeedForward.forward (eval mode: no dropout; the same seed, the same weights)",
              rtol=1e-5, atol=1e-6)
