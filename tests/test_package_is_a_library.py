@@ -61,6 +61,8 @@ INTERNAL = {
     "tinytorch.core.training": ["deterministic"],
     "tinytorch.core.dataloader": ["as_array", "generators", "fetch_hint", "IDX_TYPES", "MNIST_FILES", "find_file",
                                   "CIFAR10_FILES"],
+    "tinytorch.core.attention": ["mask_data", "softmax_rows", "softmax_rows_backward", "swap", "attention_forward",
+                                 "attention_backward", "dropout_keep", "combine_masks"],
     "tinytorch.core.profiling": ["ELEMENTWISE", "REDUCTIONS", "MOVEMENT", "PER_ELEMENT", "RENAMES", "clean_name",
                                  "flop_key"],
     "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version"],

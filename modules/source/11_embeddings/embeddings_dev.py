@@ -52,6 +52,26 @@ import numpy as np
 from tinytorch.core.autograd import Tensor, gradcheck
 from tinytorch.core.layers import Module, Parameter
 
+# %% nbgrader={"grade": false, "grade_id": "11-embeddings-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
+# %% nbgrader={"grade": false, "grade_id": "11-embeddings-gradient-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The gradient checks of the graded cells: the gradients your backward gives, against central differences.
+from tinytorch.core.autograd import numerical_grad
+
+def backward_grads(fn, *inputs, seed=0):
+    "The gradients backward() gives the inputs that require one, for the loss sum(w * fn(*inputs)) with w fixed by seed."
+    out = fn(*inputs)
+    for x in inputs:
+        x.grad = None
+    out.backward(np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype))
+    return [None if x.grad is None else x.grad.data for x in inputs if x.requires_grad]
+
+def central_differences(fn, *inputs, seed=0, eps=1e-6):
+    "The same gradients by central differences of fn (module 02's numerical_grad), in float64."
+    weights = np.random.default_rng(seed).standard_normal(fn(*inputs).shape)
+    return numerical_grad(fn, inputs, weights, eps)
+
 # %% [markdown]
 # ## 1. Scatter-add: the gradient of a lookup
 #
@@ -97,16 +117,17 @@ def scatter_add_rows(ids, rows, num_rows):
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-scatter-add-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rows = np.arange(10, dtype=np.float32).reshape(5, 2)   # rows [0,1], [2,3], [4,5], [6,7], [8,9]
 out = scatter_add_rows(np.array([2, 0, 2, 2, 3]), rows, 4)
-assert isinstance(out, np.ndarray) and out.shape == (4, 2) and out.dtype == np.float32
-np.testing.assert_allclose(out, [[2, 3], [0, 0], [0 + 4 + 6, 1 + 5 + 7], [8, 9]],
-                           err_msg="repeated ids accumulate; ids that never occur get zeros")
+expect_equal(out, np.array([[2, 3], [0, 0], [0 + 4 + 6, 1 + 5 + 7], [8, 9]], dtype=np.float32),
+             "scatter_add_rows (repeated ids accumulate; ids that never occur get zeros)")
+expect_equal(out.dtype, np.float32, "scatter_add_rows (the result keeps the rows' dtype)")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(0)
 ids = rng.integers(0, 7, 300)
 g = rng.standard_normal((300, 5))
-want = np.zeros((9, 5)); np.add.at(want, ids, g)
-np.testing.assert_allclose(scatter_add_rows(ids, g, 9), want, atol=1e-12)
-np.testing.assert_allclose(scatter_add_rows(ids.reshape(20, 15), g.reshape(20, 15, 5), 9), want, atol=1e-12)
+want = np.stack([g[ids == r].sum(axis=0) for r in range(9)])
+expect_equal(scatter_add_rows(ids, g, 9), want, "scatter_add_rows (300 ids, rows 7 and 8 unused)", atol=1e-12)
+expect_equal(scatter_add_rows(ids.reshape(20, 15), g.reshape(20, 15, 5), 9), want,
+             "scatter_add_rows (ids of shape (20, 15), rows of shape (20, 15, 5))", atol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -181,46 +202,50 @@ class Embedding(Module):
 
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-lookup", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 emb = Embedding(10, 4, seed=0)
-assert isinstance(emb.weight, Parameter) and emb.weight.shape == (10, 4) and emb.weight.dtype == np.float32
-assert [p is emb.weight for p in emb.parameters()] == [True], "the weight is the only parameter"
-assert 0.005 < emb.weight.data.std() < 0.05, f"weights start small (std 0.02), got {emb.weight.data.std():.3f}"
+expect_equal([isinstance(emb.weight, Parameter), emb.weight.shape, emb.weight.dtype], [True, (10, 4), np.dtype(np.float32)],
+             "Embedding.__init__ (the weight is a (num_embeddings, dim) float32 Parameter)")
+expect_equal([p is emb.weight for p in emb.parameters()], [True], "Embedding.parameters (the weight is the only parameter)")
+expect_that(float(emb.weight.data.std()), lambda s: 0.005 < s < 0.05, "Embedding.__init__",
+            "weights start small (standard deviation std = 0.02)")
+expect_agree(Embedding(10, 4, seed=0).weight.data, emb.weight.data, "Embedding.__init__ (the same seed gives the same weights)")
 ids = Tensor([[1, 2, 3], [3, 3, 9]])
 out = emb(ids)
-assert isinstance(out, Tensor) and out.shape == (2, 3, 4) and out.dtype == np.float32
-np.testing.assert_array_equal(np.asarray(out.data), emb.weight.data[np.array([[1, 2, 3], [3, 3, 9]])])
-np.testing.assert_array_equal(np.asarray(emb(np.array([0, 9])).data), emb.weight.data[[0, 9]])
-np.testing.assert_array_equal(Embedding(10, 4, seed=0).weight.data, emb.weight.data)
+expect_equal([isinstance(out, Tensor), out.shape, out.dtype], [True, (2, 3, 4), np.dtype(np.float32)],
+             "Embedding.forward (ids of shape (2, 3) give a float32 Tensor of shape (2, 3, dim))")
+expect_agree(out.data, emb.weight.data[np.array([[1, 2, 3], [3, 3, 9]])], "Embedding.forward (row id of the weight for each id)")
+emb.weight.data = np.arange(40, dtype=np.float32).reshape(10, 4)   # known weights: row r is [4r, 4r+1, 4r+2, 4r+3]
+expect_equal(emb(ids).data, 4 * np.array([[1, 2, 3], [3, 3, 9]])[..., None] + np.arange(4),
+             "Embedding.forward (looks up row id of the weight)")
+expect_equal(emb(np.array([0, 9])).data, np.array([[0, 1, 2, 3], [36, 37, 38, 39]]),
+             "Embedding.forward (ids as a numpy array)")
 
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 emb = Embedding(5, 3, seed=1)
 emb(np.array([[4, 1, 4], [4, 0, 1]])).sum().backward()
 g = emb.weight.grad
-assert isinstance(g, Tensor) and g.shape == (5, 3)
-np.testing.assert_allclose(np.asarray(g.data), [[1] * 3, [2] * 3, [0] * 3, [0] * 3, [3] * 3],
-                           err_msg="row r's gradient counts how often id r was used")
+expect_equal(isinstance(g, Tensor), True, "embedding backward (the weight's grad is a Tensor)")
+expect_equal(g.data, np.array([[1] * 3, [2] * 3, [0] * 3, [0] * 3, [3] * 3], dtype=np.float64),
+             "embedding backward (row r's gradient counts how often id r was used)")
 w = Tensor(np.random.default_rng(2).standard_normal((6, 3)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda w: embedding(np.array([[0, 5, 5], [2, 0, 5]]), w), w)
+lookup = lambda w: embedding(np.array([[0, 5, 5], [2, 0, 5]]), w)
+expect_equal(backward_grads(lookup, w), central_differences(lookup, w),
+             "embedding backward (scatter-add of the upstream gradient)", rtol=1e-5, atol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-validation", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 emb = Embedding(5, 3, seed=1)
 for bad in ([5], [-1], [0, 7]):
-    try:
+    with expect_raises(IndexError, "embedding (ids outside [0, num_embeddings) raise IndexError giving the range)",
+                       mentions=["[0, 5)"]):
         emb(np.array(bad))
-    except IndexError as err:
-        assert "[0, 5)" in str(err), f"the error gives the valid range: {err}"
-    else:
-        raise AssertionError(f"id(s) {bad} are outside [0, 5) and must raise IndexError")
-try:
+with expect_raises(TypeError, "embedding (float ids raise TypeError)"):
     emb(np.array([1.0, 2.0]))
-except TypeError:
-    pass
-else:
-    raise AssertionError("float ids must raise TypeError")
-np.testing.assert_array_equal(np.asarray(emb(np.array([4, 0])).data), emb.weight.data[[4, 0]])
+expect_agree(emb(np.array([4, 0])).data, emb.weight.data[[4, 0]], "Embedding.forward (valid ids after the checks)")
 ### BEGIN HIDDEN TESTS
-assert emb(np.zeros((0,), dtype=np.int64)).shape == (0, 3)
+expect_equal(emb(np.zeros((0,), dtype=np.int64)).shape, (0, 3), "Embedding.forward (no ids give shape (0, dim))")
 w = Tensor(np.random.default_rng(3).standard_normal((4, 2)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda w: embedding(np.array(3), w), w), "a scalar id gives one vector"
+one = lambda w: embedding(np.array(3), w)
+expect_equal(one(w).shape, (2,), "embedding (a scalar id gives one vector)")
+expect_equal(backward_grads(one, w), central_differences(one, w), "embedding backward (a scalar id)", rtol=1e-5, atol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -258,20 +283,28 @@ def sinusoidal_table(max_len, dim):
 
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-sinusoidal-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 pe = sinusoidal_table(50, 8)
-assert isinstance(pe, np.ndarray) and pe.shape == (50, 8) and pe.dtype == np.float32
-np.testing.assert_allclose(pe[0], [0, 1, 0, 1, 0, 1, 0, 1], atol=1e-7, err_msg="position 0: sin 0 = 0, cos 0 = 1")
-np.testing.assert_allclose(pe[3, 0], np.sin(3.0), rtol=1e-6)
-np.testing.assert_allclose(pe[3, 1], np.cos(3.0), rtol=1e-6)
-np.testing.assert_allclose(pe[7, 2:4], [np.sin(7 / 10000 ** (2 / 8)), np.cos(7 / 10000 ** (2 / 8))], rtol=1e-5)
-np.testing.assert_allclose(pe[:, 0::2] ** 2 + pe[:, 1::2] ** 2, 1.0, rtol=1e-5, err_msg="each pair lies on the unit circle")
+expect_equal(pe.dtype, np.float32, "sinusoidal_table (a float32 array)")
+expect_equal(pe.shape, (50, 8), "sinusoidal_table (shape (max_len, dim))")
+expect_equal(pe[0], np.array([0, 1, 0, 1, 0, 1, 0, 1], dtype=np.float32), "sinusoidal_table (position 0: sin 0 = 0, cos 0 = 1)",
+             atol=1e-7)
+expect_equal(pe[3, 0], np.sin(3.0), "sinusoidal_table (column 0 is sin(pos))", rtol=1e-6)
+expect_equal(pe[3, 1], np.cos(3.0), "sinusoidal_table (column 1 is cos(pos))", rtol=1e-6)
+expect_equal(pe[7, 2:4], np.array([np.sin(7 / 10000 ** (2 / 8)), np.cos(7 / 10000 ** (2 / 8))]),
+             "sinusoidal_table (pair i has frequency 1/10000^(2i/dim))", rtol=1e-5)
+expect_equal(pe[:, 0::2] ** 2 + pe[:, 1::2] ** 2, np.ones((50, 4)), "sinusoidal_table (each pair lies on the unit circle)",
+             rtol=1e-5)
+angles = np.arange(50)[:, None] / 10000 ** (np.arange(0, 8, 2) / 8)
+expect_equal(pe, np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(50, 8), "sinusoidal_table (every entry)",
+             rtol=1e-5, atol=1e-6)
 ### BEGIN HIDDEN TESTS
 odd = sinusoidal_table(6, 5)
-assert odd.shape == (6, 5)
-np.testing.assert_allclose(odd[:, 2:4], np.stack([np.sin(np.arange(6) / 10000 ** (2 / 5)),
-                                                  np.cos(np.arange(6) / 10000 ** (2 / 5))], 1), rtol=1e-5)
-np.testing.assert_allclose(odd[:, 4], np.sin(np.arange(6) / 10000 ** (4 / 5)), rtol=1e-5)
+expect_equal(odd.shape, (6, 5), "sinusoidal_table (odd dim: drop the last cosine column)")
+expect_equal(odd[:, 2:4], np.stack([np.sin(np.arange(6) / 10000 ** (2 / 5)), np.cos(np.arange(6) / 10000 ** (2 / 5))], 1),
+             "sinusoidal_table (odd dim: frequencies use dim = 5)", rtol=1e-5)
+expect_equal(odd[:, 4], np.sin(np.arange(6) / 10000 ** (4 / 5)), "sinusoidal_table (odd dim: the last column is a sine)",
+             rtol=1e-5)
 far = sinusoidal_table(5000, 16)
-np.testing.assert_allclose(far[4999, 0], np.sin(4999.0), atol=1e-6, err_msg="compute the angles in float64")
+expect_equal(far[4999, 0], np.sin(4999.0), "sinusoidal_table (compute the angles in float64)", atol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -312,19 +345,21 @@ def add_positions(x, table, offset=0):
 
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-add-positions-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(4)
-x = Tensor(rng.standard_normal((2, 3, 4)), dtype=np.float64, requires_grad=True)
-table = Tensor(rng.standard_normal((6, 4)), dtype=np.float64, requires_grad=True)
+xd, td = rng.standard_normal((2, 3, 4)), rng.standard_normal((6, 4))
+x = Tensor(xd, dtype=np.float64, requires_grad=True)
+table = Tensor(td, dtype=np.float64, requires_grad=True)
 out = add_positions(x, table, offset=2)
-assert isinstance(out, Tensor) and out.shape == (2, 3, 4)
-np.testing.assert_allclose(np.asarray(out.data), x.data + table.data[2:5])
-assert gradcheck(lambda x, t: add_positions(x, t, offset=2), x, table)
-assert gradcheck(lambda x, t: add_positions(x, t), Tensor(x.data[0], dtype=np.float64, requires_grad=True), table)
-try:
+expect_equal([isinstance(out, Tensor), out.shape], [True, (2, 3, 4)], "add_positions (a Tensor of x's shape)")
+expect_equal(out.data, xd + td[2:5], "add_positions (x + table[offset:offset+T])")
+shifted = lambda x, t: add_positions(x, t, offset=2)
+expect_equal(backward_grads(shifted, x, table), central_differences(shifted, x, table),
+             "add_positions backward (x and table, offset=2)", rtol=1e-5, atol=1e-6)
+x0 = Tensor(xd[0], dtype=np.float64, requires_grad=True)
+expect_equal(backward_grads(add_positions, x0, table), central_differences(add_positions, x0, table),
+             "add_positions backward (x of shape (T, dim), offset=0)", rtol=1e-5, atol=1e-6)
+with expect_raises(ValueError, "add_positions (positions past the table raise ValueError naming max_len)",
+                   mentions=["max_len=6"]):
     add_positions(x, table, offset=4)
-except ValueError as err:
-    assert "max_len=6" in str(err), f"the error names max_len: {err}"
-else:
-    raise AssertionError("positions 4..6 do not fit a table of 6 rows: ValueError")
 
 # %% [markdown]
 # ## 5. The two positional modules
@@ -375,22 +410,34 @@ class LearnedPositionalEmbedding(Module):
 # %% nbgrader={"grade": true, "grade_id": "11-embeddings-positional-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(np.zeros((2, 5, 8)), requires_grad=True)
 pos = PositionalEncoding(16, 8)
-assert pos.parameters() == [], "the sinusoidal table is fixed: no parameters"
+expect_equal(len(pos.parameters()), 0, "PositionalEncoding.parameters (the sinusoidal table is fixed: no parameters)")
 out = pos(x)
-assert isinstance(out, Tensor) and out.shape == (2, 5, 8) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), np.broadcast_to(sinusoidal_table(16, 8)[:5], (2, 5, 8)))
-np.testing.assert_allclose(np.asarray(pos(x, offset=3).data)[0], sinusoidal_table(16, 8)[3:8])
+expect_equal([isinstance(out, Tensor), out.shape, out.dtype], [True, (2, 5, 8), np.dtype(np.float32)],
+             "PositionalEncoding.forward (a float32 Tensor of x's shape)")
+angles = np.arange(16)[:, None] / 10000 ** (np.arange(0, 8, 2) / 8)
+sinusoids = np.stack([np.sin(angles), np.cos(angles)], axis=-1).reshape(16, 8)
+expect_equal(out.data, np.broadcast_to(sinusoids[:5], (2, 5, 8)), "PositionalEncoding.forward (adds rows 0..T-1)",
+             rtol=1e-5, atol=1e-6)
+expect_equal(pos(x, offset=3).data[0], sinusoids[3:8], "PositionalEncoding.forward (offset=3 adds rows 3..7)",
+             rtol=1e-5, atol=1e-6)
 learned = LearnedPositionalEmbedding(16, 8, seed=0)
-assert len(learned.parameters()) == 1 and learned.parameters()[0].shape == (16, 8)
+expect_equal([p is learned.weight for p in learned.parameters()], [True],
+             "LearnedPositionalEmbedding.parameters (the weight is the only parameter)")
+expect_equal(learned.weight.shape, (16, 8), "LearnedPositionalEmbedding.__init__ (weight of shape (max_len, dim))")
 out = learned(x, offset=1)
-np.testing.assert_allclose(np.asarray(out.data), np.broadcast_to(learned.weight.data[1:6], (2, 5, 8)))
+expect_agree(out.data, np.broadcast_to(learned.weight.data[1:6], (2, 5, 8)),
+             "LearnedPositionalEmbedding.forward (adds rows offset..offset+T-1 of the weight)")
+learned.weight.data = np.arange(128, dtype=np.float32).reshape(16, 8) / 8   # known weights
+out = learned(x, offset=1)
+expect_equal(out.data, np.broadcast_to(np.arange(8, 48, dtype=np.float32).reshape(5, 8) / 8, (2, 5, 8)),
+             "LearnedPositionalEmbedding.forward (adds rows 1..5 for offset=1)")
 out.sum().backward()
-want = np.zeros((16, 8)); want[1:6] = 2.0
-np.testing.assert_allclose(np.asarray(learned.weight.grad.data), want, err_msg="rows 1..5 used by 2 sequences each")
-np.testing.assert_allclose(np.asarray(x.grad.data), np.ones((2, 5, 8)))
+expect_equal(learned.weight.grad.data, np.repeat([0.0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 8).reshape(16, 8),
+             "LearnedPositionalEmbedding backward (rows 1..5 used by 2 sequences each)")
+expect_equal(x.grad.data, np.ones((2, 5, 8)), "LearnedPositionalEmbedding backward (the gradient passes through to x)")
 pe = LearnedPositionalEmbedding(64, 32, std=0.02, seed=0)
-assert 0.015 < pe.weight.data.std() < 0.025 and abs(pe.weight.data.mean()) < 0.005, \
-    "LearnedPositionalEmbedding: weights start as normal samples with standard deviation std"
+expect_that([float(pe.weight.data.std()), float(pe.weight.data.mean())], lambda v: 0.015 < v[0] < 0.025 and abs(v[1]) < 0.005,
+            "LearnedPositionalEmbedding.__init__", "weights start as normal samples with mean 0 and standard deviation std")
 
 # %% [markdown]
 # ## 6. Putting them together

@@ -55,6 +55,26 @@ from tinytorch.core.attention import MultiHeadAttention
 from tinytorch.core.autograd import Tensor, gradcheck, no_grad
 from tinytorch.core.layers import Dropout, Linear, Module, Parameter
 
+# %% nbgrader={"grade": false, "grade_id": "13-transformers-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_that
+
+# %% nbgrader={"grade": false, "grade_id": "13-transformers-gradient-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# The gradient checks of the graded cells: the gradients your backward gives, against central differences.
+from tinytorch.core.autograd import numerical_grad
+
+def backward_grads(fn, *inputs, seed=0):
+    "The gradients backward() gives the inputs that require one, for the loss sum(w * fn(*inputs)) with w fixed by seed."
+    out = fn(*inputs)
+    for x in inputs:
+        x.grad = None
+    out.backward(np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype))
+    return [None if x.grad is None else x.grad.data for x in inputs if x.requires_grad]
+
+def central_differences(fn, *inputs, seed=0, eps=1e-6):
+    "The same gradients by central differences of fn (module 02's numerical_grad), in float64."
+    weights = np.random.default_rng(seed).standard_normal(fn(*inputs).shape)
+    return numerical_grad(fn, inputs, weights, eps)
+
 # %% [markdown]
 # ## 1. Layer normalisation
 #
@@ -118,33 +138,38 @@ def layer_norm(x, gamma, beta, eps=1e-5):
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-layernorm-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(0)
-x = Tensor(rng.standard_normal((2, 3, 8)) * 5 + 3)
+xd = (rng.standard_normal((2, 3, 8)) * 5 + 3).astype(np.float32)
+x = Tensor(xd)
 gamma, beta = Tensor(np.ones(8)), Tensor(np.zeros(8))
 y = layer_norm(x, gamma, beta)
-assert isinstance(y, Tensor) and y.shape == (2, 3, 8) and y.dtype == np.float32
-np.testing.assert_allclose(np.asarray(y.data).mean(-1), 0.0, atol=1e-5, err_msg="each row has mean 0")
-np.testing.assert_allclose(np.asarray(y.data).std(-1), 1.0, rtol=1e-3, err_msg="each row has standard deviation 1")
+expect_equal([isinstance(y, Tensor), y.shape, y.dtype], [True, (2, 3, 8), np.dtype(np.float32)],
+             "layer_norm (a float32 Tensor of x's shape)")
+expect_equal(y.data.mean(-1), np.zeros((2, 3)), "layer_norm (each row has mean 0)", atol=1e-5)
+expect_equal(y.data.std(-1), np.ones((2, 3)), "layer_norm (each row has standard deviation 1)", rtol=1e-3)
 g, b = Tensor(np.arange(8.0)), Tensor(np.full(8, 0.5))
-xd = x.data.astype(np.float64)
-want = (xd - xd.mean(-1, keepdims=True)) / np.sqrt(xd.var(-1, keepdims=True) + 1e-5) * np.arange(8) + 0.5
-np.testing.assert_allclose(np.asarray(layer_norm(x, g, b).data), want, rtol=1e-4, atol=1e-4)
-np.testing.assert_allclose(np.asarray(layer_norm(Tensor(np.full((1, 4), 7.0)), Tensor(np.ones(4)),
-                                                 Tensor(np.zeros(4))).data), 0.0, atol=1e-6,
-                           err_msg="a constant row normalises to zeros (eps avoids dividing by 0)")
+x64 = xd.astype(np.float64)
+want = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-5) * np.arange(8) + 0.5
+expect_equal(layer_norm(x, g, b).data, want, "layer_norm (scale by gamma, then shift by beta)", rtol=1e-4, atol=1e-4)
+expect_equal(layer_norm(Tensor(np.full((1, 4), 7.0)), Tensor(np.ones(4)), Tensor(np.zeros(4))).data, np.zeros((1, 4)),
+             "layer_norm (a constant row normalises to zeros: eps avoids dividing by 0)", atol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-layernorm-grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(1)
 x = Tensor(rng.standard_normal((3, 4, 6)), dtype=np.float64, requires_grad=True)
 gamma = Tensor(rng.standard_normal(6), dtype=np.float64, requires_grad=True)
 beta = Tensor(rng.standard_normal(6), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x, g, b: layer_norm(x, g, b), x, gamma, beta)
+expect_equal(backward_grads(layer_norm, x, gamma, beta), central_differences(layer_norm, x, gamma, beta),
+             "layer_norm backward (x, gamma, beta)", rtol=1e-5, atol=1e-6)
 x2 = Tensor(rng.standard_normal((5, 3)) * 10, dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x, g, b: layer_norm(x, g, b), x2, Tensor(gamma.data[:3], dtype=np.float64, requires_grad=True),
-                 Tensor(beta.data[:3], dtype=np.float64, requires_grad=True))
+gamma2 = Tensor(gamma.data[:3], dtype=np.float64, requires_grad=True)
+beta2 = Tensor(beta.data[:3], dtype=np.float64, requires_grad=True)
+expect_equal(backward_grads(layer_norm, x2, gamma2, beta2), central_differences(layer_norm, x2, gamma2, beta2),
+             "layer_norm backward (a 2-D input of large values)", rtol=1e-5, atol=1e-6)
 ### BEGIN HIDDEN TESTS
 big = Tensor(rng.standard_normal((2, 7)) * 1e3 + 1e4, dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x: layer_norm(x, Tensor(np.ones(7), dtype=np.float64), Tensor(np.zeros(7), dtype=np.float64)), big,
-                 eps=1e-3, atol=1e-6)
+plain_norm = lambda x: layer_norm(x, Tensor(np.ones(7), dtype=np.float64), Tensor(np.zeros(7), dtype=np.float64))
+expect_equal(backward_grads(plain_norm, big), central_differences(plain_norm, big, eps=1e-3),
+             "layer_norm backward (rows of mean 1e4 and standard deviation 1e3)", rtol=1e-5, atol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -172,15 +197,18 @@ class LayerNorm(Module):
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-layernorm-layer", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ln = LayerNorm(4)
-assert [n for n, _ in ln.named_parameters()] == ["gamma", "beta"]
-np.testing.assert_array_equal(ln.gamma.data, np.ones(4))
-np.testing.assert_array_equal(ln.beta.data, np.zeros(4))
+expect_equal([n for n, _ in ln.named_parameters()], ["gamma", "beta"], "LayerNorm.__init__ (parameters gamma and beta)")
+expect_equal([ln.gamma.data, ln.beta.data], [np.ones(4), np.zeros(4)], "LayerNorm.__init__ (gamma starts at ones, beta at zeros)",
+             rtol=0, atol=0)
 x = Tensor(np.array([[1.0, 2.0, 3.0, 4.0]]))
 out = ln(x)
-assert isinstance(out, Tensor) and out.shape == (1, 4)
-np.testing.assert_allclose(np.asarray(out.data), [(np.arange(4) - 1.5) / np.sqrt(1.25 + 1e-5)], rtol=1e-5)
+expect_equal([isinstance(out, Tensor), out.shape], [True, (1, 4)], "LayerNorm.forward (a Tensor of x's shape)")
+expect_equal(out.data, np.array([(np.arange(4) - 1.5) / np.sqrt(1.25 + 1e-5)]), "LayerNorm.forward (normalises each row)",
+             rtol=1e-5)
 out.sum().backward()
-np.testing.assert_allclose(np.asarray(ln.beta.grad.data), np.ones(4))
+expect_equal(ln.beta.grad.data, np.ones(4), "LayerNorm backward (beta's gradient)")
+expect_equal(ln.gamma.grad.data, (np.arange(4) - 1.5) / np.sqrt(1.25 + 1e-5), "LayerNorm backward (gamma's gradient is x̂)",
+             rtol=1e-5, atol=1e-6)
 
 # %% [markdown]
 # ## 2. A fast GELU
@@ -251,18 +279,33 @@ class FeedForward(Module):
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-feedforward-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ff = FeedForward(8, 32, seed=0)
 FeedForward(8, 32, dropout=0.1)  # without a seed too
-assert [n for n, _ in ff.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
-assert ff.fc1.weight.shape == (8, 32) and ff.fc2.weight.shape == (32, 8)
-x = Tensor(np.random.default_rng(3).standard_normal((2, 5, 8)))
+expect_equal([n for n, _ in ff.named_parameters()], ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"],
+             "FeedForward.__init__ (two Linear layers fc1, fc2)")
+expect_equal([ff.fc1.weight.shape, ff.fc2.weight.shape], [(8, 32), (32, 8)],
+             "FeedForward.__init__ (fc1: Linear(d_model, d_ff), fc2: Linear(d_ff, d_model))")
+xd = np.random.default_rng(3).standard_normal((2, 5, 8))
+x = Tensor(xd)
 out = ff(x)
-assert isinstance(out, Tensor) and out.shape == (2, 5, 8)
+expect_equal([isinstance(out, Tensor), out.shape], [True, (2, 5, 8)], "FeedForward.forward (a Tensor of x's shape)")
 h = x.data @ ff.fc1.weight.data + ff.fc1.bias.data
-want = (0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h ** 3)))) @ ff.fc2.weight.data + ff.fc2.bias.data
-np.testing.assert_allclose(np.asarray(out.data), want, rtol=1e-4, atol=1e-5)
-np.testing.assert_allclose(np.asarray(ff(x[:, 2:3]).data), np.asarray(out.data)[:, 2:3], rtol=1e-5, atol=1e-6,
-                           err_msg="each position is processed on its own")
+expect_agree(out.data, (0.5 * h * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h ** 3)))) @ ff.fc2.weight.data
+             + ff.fc2.bias.data, "FeedForward.forward (fc2(gelu_tanh(fc1(x))))", rtol=1e-4, atol=1e-5)
+expect_agree(ff(x[:, 2:3]).data, out.data[:, 2:3], "FeedForward.forward (each position is processed on its own)",
+             rtol=1e-5, atol=1e-6)
 drop = FeedForward(8, 32, dropout=0.5, seed=0)
-assert not np.allclose(drop(x).data, drop(x).data) and np.allclose(drop.eval()(x).data, out.data, atol=1e-6)
+expect_that([drop(x).data, drop(x).data], lambda v: not np.allclose(v[0], v[1]), "FeedForward.forward (dropout)",
+            "in training mode dropout makes two calls differ")
+expect_that(float(np.mean(drop(x).data == 0)), lambda f: 0.2 < f < 0.8, "FeedForward.forward (dropout)",
+            "in training mode about half the outputs are exactly 0 for dropout=0.5")
+expect_agree(drop.eval()(x).data, out.data, "FeedForward.forward (eval mode: no dropout; the same seed, the same weights)",
+             rtol=1e-5, atol=1e-6)
+known = np.random.default_rng(9)
+w1, b1, w2, b2 = (known.standard_normal(s) * 0.5 for s in ((8, 32), (32,), (32, 8), (8,)))
+ff.fc1.weight.data, ff.fc1.bias.data = w1.astype(np.float32), b1.astype(np.float32)
+ff.fc2.weight.data, ff.fc2.bias.data = w2.astype(np.float32), b2.astype(np.float32)
+hk = xd @ w1 + b1
+expect_equal(ff(x).data, (0.5 * hk * (1 + np.tanh(np.sqrt(2 / np.pi) * (hk + 0.044715 * hk ** 3)))) @ w2 + b2,
+             "FeedForward.forward (known weights: fc2(gelu_tanh(fc1(x))))", rtol=1e-4, atol=1e-5)
 
 # %% [markdown]
 # ## 4. The transformer block
@@ -302,22 +345,25 @@ class TransformerBlock(Module):
 TransformerBlock(8, 2, 32, dropout=0.1)  # without a seed too
 block = TransformerBlock(16, 4, 64, seed=0)
 names = [n for n, _ in block.named_parameters()]
-assert names[:2] == ["ln1.gamma", "ln1.beta"] and "attn.qkv.weight" in names and names[-1] == "ffn.fc2.bias", names
-n_params = sum(p.size for p in block.parameters())
-assert n_params == 2 * 16 + (16 * 48 + 48 + 16 * 16 + 16) + 2 * 16 + (16 * 64 + 64 + 64 * 16 + 16), n_params
+expect_equal([names[:2], "attn.qkv.weight" in names, names[-1]], [["ln1.gamma", "ln1.beta"], True, "ffn.fc2.bias"],
+             "TransformerBlock.__init__ (ln1, attn, ln2, ffn)")
+expect_equal(int(sum(p.size for p in block.parameters())),
+             2 * 16 + (16 * 48 + 48 + 16 * 16 + 16) + 2 * 16 + (16 * 64 + 64 + 64 * 16 + 16),
+             "TransformerBlock.__init__ (the parameter count of two LayerNorms, attention and the feed-forward network)")
 x = Tensor(np.random.default_rng(4).standard_normal((2, 6, 16)))
 out = block(x)
-assert isinstance(out, Tensor) and out.shape == (2, 6, 16)
+expect_equal([isinstance(out, Tensor), out.shape], [True, (2, 6, 16)], "TransformerBlock.forward (a Tensor of x's shape)")
 h = x + block.attn(block.ln1(x))
-np.testing.assert_allclose(np.asarray(out.data), (h + block.ffn(block.ln2(h))).data, rtol=1e-5, atol=1e-6,
-                           err_msg="pre-LN: x + attn(ln1(x)), then + ffn(ln2(.))")
+expect_agree(out.data, (h + block.ffn(block.ln2(h))).data,
+             "TransformerBlock.forward (pre-LN: x + attn(ln1(x)), then + ffn(ln2(.)))", rtol=1e-5, atol=1e-6)
 x2 = Tensor(x.data.copy()); x2.data[:, 4:] = -3.0
-np.testing.assert_allclose(np.asarray(block(x2).data)[:, :4], np.asarray(out.data)[:, :4], rtol=1e-5, atol=1e-5,
-                           err_msg="causal by default: the future does not change the past")
+expect_agree(block(x2).data[:, :4], out.data[:, :4], "TransformerBlock.forward (causal by default: the future does not change the past)",
+             rtol=1e-5, atol=1e-5)
 ### BEGIN HIDDEN TESTS
 enc = TransformerBlock(16, 2, 32, causal=False, seed=1)
 x3 = Tensor(x.data.copy()); x3.data[:, 5] *= -2.0     # (adding a constant would vanish in LayerNorm)
-assert not np.allclose(enc(x3).data[:, 0], enc(x).data[:, 0]), "causal=False: every position sees every other"
+expect_that([enc(x3).data[:, 0], enc(x).data[:, 0]], lambda v: not np.allclose(v[0], v[1]),
+            "TransformerBlock (causal=False)", "every position sees every other: changing the last token changes the first output")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-block-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -325,23 +371,35 @@ block = TransformerBlock(8, 2, 16, seed=5)
 for p in block.parameters():                       # float64 copies, randomised so every path matters
     p.data = np.random.default_rng(p.size).standard_normal(p.shape) * 0.5
 x = Tensor(np.random.default_rng(6).standard_normal((2, 3, 8)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda x, *ps: block(x), x, *block.parameters())
+whole = lambda x, *ps: block(x)
+inputs = ["x"] + [n for n, _ in block.named_parameters()]
+expect_equal(dict(zip(inputs, backward_grads(whole, x, *block.parameters()))),
+             dict(zip(inputs, central_differences(whole, x, *block.parameters()))),
+             "TransformerBlock backward (x and every parameter)", rtol=1e-5, atol=1e-6)
 block.zero_grad()
 block(x).sum().backward()
-assert all(p.grad is not None and np.any(p.grad.data != 0) for p in block.parameters()), "every parameter learns"
+expect_that({n: p.grad is not None and bool(np.any(p.grad.data != 0)) for n, p in block.named_parameters()},
+            lambda v: all(v.values()), "TransformerBlock backward", "every parameter gets a nonzero gradient")
 
 # %% nbgrader={"grade": true, "grade_id": "13-transformers-block-cache", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 block = TransformerBlock(16, 4, 32, dropout=0.2, seed=7)
 x = Tensor(np.random.default_rng(8).standard_normal((2, 7, 16)))
-assert not np.allclose(block(x).data, block(x).data), "training mode: dropout is active"
+expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.forward (dropout)",
+            "in training mode dropout makes two calls differ")
+block.eval().ffn.train()
+expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.__init__ (dropout)",
+            "the feed-forward network gets the block's dropout (only ffn in training mode: two calls differ)")
+block.eval().attn.train()
+expect_that([block(x).data, block(x).data], lambda v: not np.allclose(v[0], v[1]), "TransformerBlock.__init__ (dropout)",
+            "the attention gets the block's dropout (only attn in training mode: two calls differ)")
 block.eval()
 full = block(x).data
 cache = {}
 with no_grad():
     steps = [block(Tensor(x.data[:, :3]), cache=cache).data] + \
             [block(Tensor(x.data[:, t:t + 1]), cache=cache).data for t in range(3, 7)]
-np.testing.assert_allclose(np.concatenate(steps, axis=1), full, rtol=1e-4, atol=1e-5,
-                           err_msg="cached generation reproduces the full pass")
+expect_agree(np.concatenate(steps, axis=1), full, "TransformerBlock.forward (cached generation reproduces the full pass)",
+             rtol=1e-4, atol=1e-5)
 
 # %% [markdown]
 # ## 5. A stack, and where its time goes
