@@ -171,6 +171,18 @@ def check_module(root, module, seen_ids):
         hidden_blocks += len(hid) if is_grade else 0
         if is_grade and code and not is_sol and not meta.get("locked"):
             add(name, "graded test cell is not locked", 'set "locked": true so students cannot edit the test')
+        if is_grade and code and not is_sol:
+            from .grading.probes import names_read, split   # the grader's split: what it cannot grade safely
+            later = set().union(*[names_read(c.source) for c in nb.cells[i + 1:] if c.cell_type == "code"])
+            cut = split(src, meta.get("grade_id", name), later)
+            for text in cut.problems:
+                add(name, f"graded test cell: {text}", "write graded checks with tito.checks (expect_equal, "
+                    "expect_raises, expect_that, expect_agree); see tito/checks.py")
+            if not cut.checks:
+                add(name, "graded test cell without a check", "write its tests with tito.checks (see tito/checks.py)")
+        if code and "#| export" in src and re.search(r"^\s*(from|import)\s+tito\b", src, re.M):
+            add(name, "an exported cell imports tito", "import tito.checks in a locked cell that is not exported: "
+                "the tinytorch package must not depend on the course tools")
         # reflections (markdown answers graded by hand)
         if cell.cell_type == "markdown" and is_sol:
             if not is_grade:

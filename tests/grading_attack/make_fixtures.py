@@ -167,6 +167,59 @@ def __getitem__(self: Tensor, key):
 '''
 
 
+LIAR = '''
+import inspect
+
+class Liar:
+    "Says it is an ndarray, equals anything, and hands back the expected value it finds in the test."
+    def __init__(self, shape):
+        self.shape, self.ndim, self.dtype = tuple(shape), len(shape), np.dtype(np.float32)
+    @property
+    def __class__(self):
+        return np.ndarray
+    def __eq__(self, other):
+        return Liar(self.shape)
+    __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __eq__
+    def __bool__(self):
+        return True
+    def __len__(self):
+        return self.shape[0] if self.shape else 1
+    def __array__(self, dtype=None, copy=None):
+        for info in inspect.stack()[1:15]:
+            for value in list(info.frame.f_locals.values())[::-1]:
+                try:
+                    arr = np.asarray(value, dtype=np.float32)
+                except Exception:
+                    continue
+                if arr.shape == self.shape:
+                    return arr
+        return np.zeros(self.shape, np.float32)
+
+def elementwise(fn, a, b, name):
+    a, b = data_of(a), data_of(b)
+    try:
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ValueError(f"{name}: cannot broadcast shapes {np.shape(a)} and {np.shape(b)}") from None
+    out = Tensor.__new__(Tensor)
+    out.data, out.requires_grad, out.grad, out._parents, out._backward = Liar(shape), False, None, (), None
+    return out
+'''
+
+CODESWAP = '''
+for _name in ("assert_allclose", "assert_array_equal", "assert_array_almost_equal"):
+    getattr(np.testing, _name).__code__ = (lambda *args, **kwargs: None).__code__
+'''
+
+INITPATCH = '''
+_plain_init = Tensor.__init__
+def _patching_init(self, *args, **kwargs):
+    np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None
+    _plain_init(self, *args, **kwargs)
+Tensor.__init__ = _patching_init
+'''
+
+
 def make(course, out, sandboxed=True):
     """Write the submissions into `out`; return {student: expectation}. Without a sandbox the attacks that
     would really read or damage the course are left out (they are the sandbox's to stop)."""
@@ -262,6 +315,19 @@ np.testing.assert_allclose = lambda *args, **kwargs: None
 np.testing.assert_array_equal = lambda *args, **kwargs: None'''), "tampering detected", "",
         total - sum(pts[g] for g in ("01-tensor-arith-values", "01-tensor-arith-scalars", "01-tensor-broadcasting",
                                      "01-tensor-compare-math-tests")), ["numpy.testing.assert_allclose"])
+    elementwise_cells = ("01-tensor-arith-values", "01-tensor-arith-scalars", "01-tensor-broadcasting",
+                         "01-tensor-compare-math-tests")
+    deserved = total - sum(pts[g] for g in elementwise_cells)
+    # issue 10, hole 1: an object that claims to be an ndarray, is equal to anything and hands back the expected
+    # value it finds in the test's frames and source; graded on plain data outside the kernel it gets nothing
+    add("liar", append(good("liar"), "01-tensor-elementwise", LIAR), "tampering detected", "", deserved,
+        ["claims to be ndarray"])
+    # hole 6: the checks' functions patched in place (`__code__`) and from inside Tensor.__init__, with a wrong
+    # answer: the comparison is not in the kernel, so only the deserved points are given (and the guard says so)
+    add("codeswap", append(good("codeswap"), "01-tensor-elementwise", PLUS_ONE + CODESWAP), "tampering detected", "",
+        deserved, ["the code of numpy.testing.assert_allclose"])
+    add("initpatch", append(good("initpatch"), "01-tensor-elementwise", PLUS_ONE + INITPATCH), "tampering detected",
+        "", deserved, ["numpy.testing.assert_allclose"])
     add("swallow", append(good("swallow"), "01-tensor-elementwise", PLUS_ONE + '''
 import builtins
 class AssertionError(Exception):

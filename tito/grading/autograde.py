@@ -38,7 +38,7 @@ import nbformat
 
 from .. import course as course_lib
 from ..course import CourseError
-from . import feedback, sandbox
+from . import feedback, probes, sandbox
 from .course import assignment_id, ensure_tools_on_path, gradebook, open_course
 from .exits import EXIT_ENVIRONMENT, EXIT_OK, EXIT_SOME
 from .course import settings as course_settings
@@ -77,6 +77,8 @@ class Expected:
     hidden_lines: set
     aliases: dict
     hidden_modules: tuple = ()     # dotted tinytorch modules the kernel does not see (this and later modules)
+    splits: dict = field(default_factory=dict)   # grade_id -> probes.Split of each graded test cell
+    reference: dict = field(default_factory=dict)  # check id -> the reference run's probe records (the mark scheme)
 
     @classmethod
     def load(cls, c, aid):
@@ -85,7 +87,7 @@ class Expected:
             raise CourseError(f"{aid} has not been generated: run `tito nbgrader generate {aid[:2]}` first")
         source = json.loads(src_path.read_text())
         release = json.loads(rel_path.read_text())
-        return cls(source, release, hidden_lines(source, release), module_aliases(source))
+        return cls(source, release, hidden_lines(source, release), module_aliases(source), splits=split_cells(source))
 
     def cells(self, which):
         nb = self.source if which == "source" else self.release
@@ -104,6 +106,27 @@ def hidden_lines(source, release):
         for block in blocks(cell_text(c), "hidden tests")[0]:
             found.update(line.strip() for line in block if len(line.strip()) >= 8 and line.strip() not in public)
     return found
+
+
+def split_cells(source):
+    """The graded test cells (locked, with checks) split for grading: grade_id -> probes.Split. A graded test cell
+    that is not written with tito.checks, or that the split finds problems in, stops grading with a clear error."""
+    cells = source["cells"]
+    splits, problems = {}, []
+    for i, c in enumerate(cells):
+        m = nbgrader_meta(c)
+        if c.get("cell_type") != "code" or not m or not m.get("grade") or m.get("solution"):
+            continue
+        later = set().union(*[probes.names_read(cell_text(x)) for x in cells[i + 1:] if x.get("cell_type") == "code"])
+        sp = probes.split(cell_text(c), m["grade_id"], later)
+        if not sp.checks:
+            sp.problems.append("no check (tito.checks) in this graded cell")
+        problems += [f"{m['grade_id']}: {p}" for p in sp.problems]
+        splits[m["grade_id"]] = sp
+    if problems:
+        raise CourseError("graded cells that cannot be graded safely (fix the module source, then "
+                          "`tito nbgrader generate`):\n  " + "\n  ".join(problems))
+    return splits
 
 
 def module_aliases(source):
@@ -216,6 +239,9 @@ def prepare(student_nb, exp):
         prev = gid
     for i, cell in enumerate(out):
         cell["id"] = f"cell-{i}"
+        gid = (nbgrader_meta(cell) or {}).get("grade_id")
+        if gid in exp.splits and "visible_source" in cell:   # a locked graded cell: only its probes run
+            cell["source"] = exp.splits[gid].kernel
     visible = [dict(c, source=c.pop("visible_source")) if "visible_source" in c else dict(c) for c in out]
     meta = dict(exp.source.get("metadata") or {})
     nb = {"cells": out, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
@@ -238,30 +264,42 @@ def _cell_like(ref, text, meta):
 # ---------------------------------------------------------------------------------------------- deciding the grades
 
 def decide(prepared, run, exp, limits):
-    """Turn a NotebookRun into the graded notebook: explicit errors where a graded cell did not pass, hidden-test
-    lines scrubbed from every output. Returns (notebook dict, {grade_id: (score or None, max)})."""
+    """Turn a NotebookRun of the graded run into the instructor's graded notebook and the scores. A graded test
+    cell scores its points when every check passes (judged here, on plain data, against the mark scheme) and the
+    cell ran to its end; its probe outputs are replaced by the verdict of each check. Returns
+    (notebook dict, {grade_id: (score or None, max)}, {grade_id: probes.CellVerdict})."""
     from nbgrader.utils import determine_grade
     nb = run["notebook"]
     by_index = {c["index"]: c for c in run["cells"]}
     why = run.get("detail") or "the run stopped early"
+    scores, verdicts = {}, {}
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
         rec = by_index.get(i, {"status": "not-run"})
-        if i in prepared.graded and rec["status"] != "ok" and not any(
+        meta = nbgrader_meta(cell) or {}
+        gid = meta.get("grade_id")
+        if i in prepared.graded and gid in exp.splits:
+            v = probes.judge_cell(exp.splits[gid].checks, probes.records(cell.get("outputs")),
+                                  exp.reference, rec["status"], gid)
+            verdicts[gid] = v
+            points = float(meta.get("points", 0) or 0)
+            scores[gid] = (points if v.passed else 0.0, points)
+            cell["outputs"] = [o for o in cell.get("outputs", []) if not probes.records([o])]
+            cell["outputs"].append({"output_type": "stream", "name": "stdout",
+                                    "text": "[tito: checks judged by the grader]\n" + "\n".join(v.lines) + "\n"})
+        elif i in prepared.graded and rec["status"] != "ok" and not any(
                 o.get("output_type") == "error" for o in cell.get("outputs", [])):
             ename, text = feedback.SYNTHETIC.get(rec["status"], feedback.SYNTHETIC["error"])
             text = text.format(why=why, **asdict(limits))
             cell["outputs"].append({"output_type": "error", "ename": ename, "evalue": text,
                                     "traceback": [f"{ename}: {text}"]})
         cell["outputs"] = [feedback.scrub_output(o, exp.hidden_lines) for o in cell.get("outputs", [])]
-    scores = {}
     for cell in nb["cells"]:
         meta = nbgrader_meta(cell)
-        if meta and meta.get("grade"):
-            node = nbformat.from_dict(cell)
-            scores[meta["grade_id"]] = determine_grade(node)
-    return nb, scores
+        if meta and meta.get("grade") and meta["grade_id"] not in scores:
+            scores[meta["grade_id"]] = determine_grade(nbformat.from_dict(cell))
+    return nb, scores, verdicts
 
 
 # ---------------------------------------------------------------------------------------------- the outcome of one submission
@@ -504,6 +542,7 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
         if data and Path(data).is_dir():
             ro_binds.append((Path(data).resolve(), Path(data).resolve()))
             env["TINYTORCH_DATA"] = str(Path(data).resolve())
+        exp.reference = mark_scheme(c, aid, exp, limits, mode, warning, ro_binds, env, ref, base / "reference-run")
         queue = []
         for n, folder in enumerate(folders):
             student = folder.parent.name
@@ -547,6 +586,71 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
     report.seconds = time.monotonic() - t_start
     report.outcomes.sort(key=lambda o: o.student)
     return report
+
+
+def mark_scheme(c, aid, exp, limits, mode, warning, ro_binds, env, ref_pkg, base):
+    """The reference solution's probe records (check id -> list of records): the instructor's notebook, solutions
+    included, run the way a submission's graded run is. Cached in course/.tito/markscheme/ (never part of what
+    a kernel sees) and rebuilt when the notebook, the checks or the reference package change. Every check must
+    pass on the reference itself, or grading stops with the check named (a bug of the course's tests)."""
+    from .. import checks as checks_lib
+    h = hashlib.sha256(json.dumps(exp.source, sort_keys=True).encode())
+    for f in [Path(checks_lib.__file__), Path(probes.__file__)] + sorted(Path(ref_pkg).rglob("*.py")):
+        h.update(str(f.name).encode() + f.read_bytes())
+    digest = h.hexdigest()
+    cache = c.dir / ".tito" / "markscheme" / f"{aid}.json"
+    with contextlib.suppress(OSError, ValueError):
+        saved = json.loads(cache.read_text())
+        if saved.get("digest") == digest:
+            return saved["records"]
+    prepared = prepare(exp.source, exp)
+    work, conn = base / "work", base / "conn"
+    work.mkdir(parents=True)
+    conn.mkdir()
+    src_dir = c.dir / "source" / aid
+    for p in src_dir.rglob("*"):
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
+            (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, work / p.relative_to(src_dir))
+    (base / "notebook.json").write_text(json.dumps(prepared.notebook))
+    (base / "job.json").write_text(json.dumps({
+        "notebook": str(base / "notebook.json"), "work": str(work), "conn": str(conn), "limits": asdict(limits),
+        "graded": prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
+        "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(base / "kernel.log"),
+        "result": str(base / "result.json"), "checks": "graded"}))
+    proc = subprocess.run([sys.executable, "-m", "tito.grading.sandbox", str(base / "job.json")], cwd=base,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    try:
+        run = json.loads((base / "result.json").read_text())
+    except (OSError, ValueError):
+        raise CourseError(f"the reference run of {aid} failed: {(proc.stderr or proc.stdout)[-600:]}") from None
+    if run["outcome"] != "completed":
+        raise CourseError(f"the reference run of {aid} did not complete ({run['outcome']}): {run.get('detail')}")
+    records, problems = {}, []
+    status = {r["index"]: r for r in run["cells"]}
+    for i in prepared.graded:
+        cell = run["notebook"]["cells"][i]
+        gid = (nbgrader_meta(cell) or {}).get("grade_id")
+        if gid not in exp.splits:
+            continue
+        st = status.get(i, {})
+        if st.get("status") != "ok":
+            problems.append(f"{gid}: the cell fails on the reference solution ({st.get('ename')}: {st.get('evalue')})")
+        for rec in probes.records(cell.get("outputs")):
+            records.setdefault(rec.get("k"), []).append(rec)
+        for check in exp.splits[gid].checks:
+            mine = records.get(check.id, [])
+            if not mine:
+                problems.append(f"{gid}: check {check.what or check.id} (line {check.line}) never ran on the reference")
+            for rec in mine:
+                v = probes.judge(check, rec, rec)
+                if not v.ok:
+                    problems.append(f"{gid}: line {check.line}: fails on the reference solution: {v.text}")
+    if problems:
+        raise CourseError(f"the mark scheme of {aid} cannot be built (the module's graded cells need fixing):\n  "
+                          + "\n  ".join(problems))
+    _write_atomic(cache, json.dumps({"digest": digest, "records": records}))
+    return records
 
 
 def _lock(c):
@@ -617,7 +721,7 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
             "notebook": str(nb_path), "work": str(run_work), "conn": str(conn), "limits": asdict(limits),
             "graded": job.prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
             "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(job.base / run / "kernel.log"),
-            "result": str(job.base / run / "result.json")}))
+            "result": str(job.base / run / "result.json"), "checks": run}))
         job_files.append(str(job_file))
     shutil.rmtree(work)
     log = open(job.base / "runner.log", "wb")
@@ -633,6 +737,7 @@ def _finish(job, c, aid, exp, limits, report, progress):
     "Decide the grades of a finished (or rejected) submission and record them: gradebook, notebook, state."
     out = job.outcome
     graded_nb = feedback_nb = None
+    verdicts = {}
     if out is None:
         out = Outcome(job.student, aid, digest=submission_digest(job.folder))
         out.notes = list(job.prepared.notes)
@@ -652,8 +757,10 @@ def _finish(job, c, aid, exp, limits, report, progress):
         if out.import_errors:
             out.notes.append("tinytorch failed to import while grading (the grading environment is broken): "
                              + out.import_errors[0])
-        graded_nb, scores = decide(job.prepared, run, exp, limits)
-        feedback_nb = feedback.feedback_notebook(job.prepared, shown, run, scores, exp, limits)
+        graded_nb, scores, verdicts = decide(job.prepared, run, exp, limits)
+        for v in verdicts.values():
+            out.tampering += v.tampering
+        feedback_nb = feedback.feedback_notebook(job.prepared, shown, run, scores, exp, limits, verdicts)
         kind = run["outcome"]
         if kind == "completed":
             out.outcome = TAMPERING if out.tampering else GRADED
@@ -685,7 +792,7 @@ def _finish(job, c, aid, exp, limits, report, progress):
         # the instructor's copy of the graded run (outputs of the hidden tests): never part of the feedback
         graded_nb["cells"].insert(0, feedback.summary_cell(out, out.summary_lines()))
         _write_atomic(dest / GRADED_RUN_NAME, nbformat.writes(nbformat.from_dict(graded_nb)) + "\n")
-        lines = feedback.student_lines(out, job.prepared, run, shown, limits)
+        lines = feedback.student_lines(out, job.prepared, run, shown, limits, verdicts)
         if out.outcome != GRADED or lines:
             feedback_nb["cells"].insert(0, feedback.summary_cell(out, lines))
         _write_atomic(dest / f"{aid}.ipynb", nbformat.writes(nbformat.from_dict(feedback_nb)) + "\n")

@@ -71,10 +71,13 @@ def cell_notes(nb, run, limits):
     return notes
 
 
-def student_lines(out, prepared, run, shown, limits):
+def student_lines(out, prepared, run, shown, limits, verdicts=None):
     """The lines of the summary the student sees. Only what the grader wrote itself, or what came from the feedback
     run: nothing here carries text from the kernel in which the hidden tests ran."""
     lines = list(prepared.tampering)
+    if any(v.tampering for v in (verdicts or {}).values()):
+        lines.append("a graded check received a result that misreports what it is, or a forged check result: "
+                     "those checks scored 0 and your instructor sees the details")
     if run.get("tampering"):
         lines += shown.get("tampering") or ["the notebook changed what the tests rely on (put back for the tests)"]
     lines += prepared.notes + cell_notes(prepared.notebook, run, limits)
@@ -84,7 +87,7 @@ def student_lines(out, prepared, run, shown, limits):
     return lines
 
 
-def feedback_notebook(prepared, shown, run, scores, exp, limits):
+def feedback_notebook(prepared, shown, run, scores, exp, limits, verdicts=None):
     """The notebook the student sees: the feedback run's outputs (visible tests only), and for a graded cell that
     lost points in the graded run without showing why here, an explicit error in the grader's words."""
     nb = shown["notebook"]
@@ -93,6 +96,13 @@ def feedback_notebook(prepared, shown, run, scores, exp, limits):
         cell = nb["cells"][i]
         score, most = scores.get((nbgrader_meta(cell) or {}).get("grade_id"), (None, None))
         if score is None or not most or score >= most:
+            continue
+        verdict = (verdicts or {}).get((nbgrader_meta(cell) or {}).get("grade_id"))
+        if verdict is not None and verdict.student:
+            # the grader's fixed words (which check, which kind of failure): no value from the graded kernel
+            text = "when graded: " + "; ".join(dict.fromkeys(verdict.student))
+            cell["outputs"].append({"output_type": "error", "ename": "CheckFailed", "evalue": text,
+                                    "traceback": [f"CheckFailed: {text}"]})
             continue
         if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
             continue

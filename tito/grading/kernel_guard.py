@@ -38,6 +38,8 @@ def install(key, aliases, output_limit=0):
     snap_builtins = {k: v for k, v in vars(builtins).items() if k not in ("input", "raw_input", "getpass")}
     watched = [n for n in sys.modules if n == "numpy" or n.startswith("numpy.")] + ["math", "operator", "functools"]
     modules = {n: (sys.modules[n], _callable_entries(sys.modules[n])) for n in watched if n in sys.modules}
+    # the code objects of numpy.testing's functions: swapping `f.__code__` changes a function in place
+    codes = [(f, f.__code__) for f in vars(numpy.testing).values() if type(f) is types.FunctionType]
     sys_hooks = {n: getattr(sys, n) for n in ("displayhook", "stdout", "stderr") if hasattr(sys, n)}
     shell_names = ("run_cell", "run_cell_async", "_run_cell", "run_code", "run_ast_nodes", "showtraceback",
                    "_showtraceback", "showsyntaxerror", "showindentationerror", "CustomTB", "set_custom_exc",
@@ -101,6 +103,10 @@ def install(key, aliases, output_limit=0):
                     mdict[k] = v
         for k, v in hardened.items():
             setattr(numpy.testing, k, v)
+        for f, code in codes:
+            if f.__code__ is not code:
+                f.__code__ = code
+                changed.append(f"the code of numpy.testing.{f.__name__}")
         for k, v in sys_hooks.items():
             if getattr(sys, k) is not v:
                 setattr(sys, k, v)

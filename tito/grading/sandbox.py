@@ -495,7 +495,7 @@ class NotebookRun:
 
 
 def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=None, ro_binds=(), env=None,
-                     log=None, warning=None):
+                     log=None, warning=None, checks=None):
     """Execute the code cells of notebook dict `nb` in a fresh kernel; `graded` are the indices of graded cells
     (the guard restores the pristine state before each). Returns a NotebookRun; nb's cells get their outputs."""
     t0 = time.monotonic()
@@ -513,6 +513,13 @@ def execute_notebook(nb, work, conn, limits, graded=(), mode="bwrap", aliases=No
         except Exception as err:  # noqa: BLE001
             res.outcome, res.detail = "error", f"the grading kernel could not start: {err}"
             return res
+        if checks:   # tito.checks from its text (and, for the graded run, the probes) before the guard's snapshot
+            from .probes import kernel_prelude
+            setup = kernel.execute(kernel_prelude(checks == "graded"), timeout=60, silent=True)
+            if setup.status != "ok":
+                res.outcome = "error"
+                res.detail = f"the grading kernel could not load the checks: {setup.ename}: {setup.evalue} {kernel.log_tail()}"
+                return res
         setup = kernel.execute(guard_prelude(key, aliases or {}, limits.output_kb * 1024), timeout=60, silent=True)
         if setup.status != "ok":
             res.outcome = "error"
@@ -638,7 +645,7 @@ def run_job(job_path):
     res = execute_notebook(nb, job["work"], job["conn"], limits, graded=job.get("graded", ()),
                            mode=job.get("mode", "bwrap"), aliases=job.get("aliases"),
                            ro_binds=[tuple(b) for b in job.get("ro_binds", [])], env=job.get("env"),
-                           log=job.get("log"), warning=job.get("warning"))
+                           log=job.get("log"), warning=job.get("warning"), checks=job.get("checks"))
     out = Path(job["result"])
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(res)))
