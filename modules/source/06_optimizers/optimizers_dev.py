@@ -41,6 +41,9 @@ from fastcore.basics import patch
 
 from tinytorch.core.autograd import Tensor
 
+# %% nbgrader={"grade": false, "grade_id": "06-optimizers-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. The optimiser's contract
 #
@@ -165,13 +168,15 @@ opt = SGD([p], lr=0.1)
 p.grad = Tensor([0.5, -1.0])
 data_before = p.data
 opt.step()
-assert isinstance(p.data, np.ndarray) and p.data.shape == (2,) and p.data.dtype == np.float32
-np.testing.assert_allclose(np.asarray(p.data), [0.95, 2.1], rtol=1e-6)
-assert p.data is data_before, "update p.data in place"
+expect_equal(p.data, np.array([0.95, 2.1], dtype=np.float32), "SGD.update (via Optimizer.step)", rtol=1e-6)
+expect_equal(p.data.dtype, np.float32, "SGD.update (the parameter keeps its dtype)")
+expect_that(p.data is data_before, lambda v: v is True, "SGD.update",
+            "update p.data in place (p.data -= ...), not by assigning a new array")
 opt.zero_grad()
-assert p.grad is None, "zero_grad forgets the gradients"
+expect_that(p.grad is None, lambda v: v is True, "Optimizer.zero_grad", "zero_grad sets every p.grad to None")
 opt.step()  # no gradient: nothing changes
-np.testing.assert_allclose(np.asarray(p.data), [0.95, 2.1], rtol=1e-6)
+expect_equal(p.data, np.array([0.95, 2.1], dtype=np.float32), "Optimizer.step (skips a parameter without a gradient)",
+             rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "06-optimizers-sgd-momentum", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def run(steps, **kw):
@@ -183,15 +188,16 @@ def run(steps, **kw):
         o.step()
     return np.asarray(q.data)
 
-np.testing.assert_allclose(run(2, momentum=0.9), [0.71], rtol=1e-9)                 # 1 - 0.1·1 - 0.1·1.9
-np.testing.assert_allclose(run(2, momentum=0.9, nesterov=True), [0.539], rtol=1e-9)  # 1 - 0.1·1.9 - 0.1·2.71
+expect_equal(run(2, momentum=0.9), [0.71], "SGD.update (momentum)", rtol=1e-9)                 # 1 - 0.1·1 - 0.1·1.9
+expect_equal(run(2, momentum=0.9, nesterov=True), [0.539], "SGD.update (Nesterov momentum)", rtol=1e-9)  # 1 - 0.1·1.9 - 0.1·2.71
 q = Tensor([2.0], dtype=np.float64, requires_grad=True)
 q.grad = Tensor([0.0], dtype=np.float64)
 SGD([q], lr=0.1, weight_decay=0.1).step()
-np.testing.assert_allclose(np.asarray(q.data), [1.98], rtol=1e-9, err_msg="SGD: weight decay alone shrinks p by lr·λ·p")
+expect_equal(q.data, [1.98], "SGD.update (weight decay alone shrinks p by lr·λ·p)", rtol=1e-9)
 ### BEGIN HIDDEN TESTS
-np.testing.assert_allclose(run(3, momentum=0.5), [1 - 0.1 * (1 + 1.5 + 1.75)], rtol=1e-9)
-np.testing.assert_allclose(run(1, momentum=0.9, nesterov=True, weight_decay=1.0), [1 - 0.1 * 3.8], rtol=1e-9)
+expect_equal(run(3, momentum=0.5), [1 - 0.1 * (1 + 1.5 + 1.75)], "SGD.update (momentum, three steps)", rtol=1e-9)
+expect_equal(run(1, momentum=0.9, nesterov=True, weight_decay=1.0), [1 - 0.1 * 3.8],
+             "SGD.update (Nesterov momentum with weight decay)", rtol=1e-9)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -282,14 +288,16 @@ opt = Adam([p], lr=0.1)
 for _ in range(2):
     p.grad = Tensor([2.0, -0.001, 500.0], dtype=np.float64)
     opt.step()
-assert isinstance(p.data, np.ndarray) and p.data.shape == (3,)
 # with a constant gradient, m̂ = g and v̂ = g², so each step is lr · sign(g), whatever the scale
-np.testing.assert_allclose(np.asarray(p.data), [-0.2, 0.2, -0.2], rtol=1e-5)
+expect_equal(p.data, np.array([-0.2, 0.2, -0.2]), "Adam.update (two steps)", rtol=1e-5)
 st = opt.state[0]
-assert isinstance(st, dict) and st["step"] == 2
-assert isinstance(st["exp_avg"], np.ndarray) and st["exp_avg"].shape == (3,)
-np.testing.assert_allclose(st["exp_avg"], np.array([2.0, -0.001, 500.0]) * (1 - 0.9 ** 2), rtol=1e-9)
-np.testing.assert_allclose(st["exp_avg_sq"], np.array([4.0, 1e-6, 250000.0]) * (1 - 0.999 ** 2), rtol=1e-9)
+expect_equal(st["step"], 2, "Adam.update (state['step'] counts the parameter's steps)")
+expect_that(st["exp_avg"], lambda v: isinstance(v, np.ndarray) and v.shape == (3,), "Adam.update",
+            "state['exp_avg'] is a numpy array of the parameter's shape")
+expect_equal(st["exp_avg"], np.array([2.0, -0.001, 500.0]) * (1 - 0.9 ** 2), "Adam.update (state['exp_avg'], m)",
+             rtol=1e-9)
+expect_equal(st["exp_avg_sq"], np.array([4.0, 1e-6, 250000.0]) * (1 - 0.999 ** 2),
+             "Adam.update (state['exp_avg_sq'], v)", rtol=1e-9)
 
 # %% nbgrader={"grade": true, "grade_id": "06-optimizers-adam-steps", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 p = Tensor([1.0], dtype=np.float64, requires_grad=True)
@@ -300,7 +308,7 @@ for g in [1.0, -3.0]:
 # step 1 moves p by lr·sign(g) = 0.01 and leaves m = 0.1, v = 0.001; step 2 by hand:
 # m = 0.9·0.1 + 0.1·(-3) = -0.21, v = 0.999·0.001 + 0.001·9 = 0.009999
 m_hat, v_hat = -0.21 / (1 - 0.81), 0.009999 / (1 - 0.998001)
-np.testing.assert_allclose(np.asarray(p.data), [1.0 - 0.01 - 0.01 * m_hat / np.sqrt(v_hat)], rtol=1e-6)
+expect_equal(p.data, [1.0 - 0.01 - 0.01 * m_hat / np.sqrt(v_hat)], "Adam.update (bias-corrected second step)", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "06-optimizers-adamw", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def zero_grad_step(cls, **kw):
@@ -310,29 +318,29 @@ def zero_grad_step(cls, **kw):
     cls([q], **kw).step()
     return np.asarray(q.data)
 
-out = zero_grad_step(AdamW, lr=0.1, weight_decay=0.01)
-assert isinstance(out, np.ndarray) and out.shape == (1,)
-np.testing.assert_allclose(out, [1 - 0.1 * 0.01], rtol=1e-9, err_msg="AdamW shrinks p by lr·λ·p")
+expect_equal(zero_grad_step(AdamW, lr=0.1, weight_decay=0.01), np.array([1 - 0.1 * 0.01]),
+             "AdamW (Adam.update with decoupled=True shrinks p by lr·λ·p)", rtol=1e-9)
 # L2 in Adam: the decay term becomes the gradient, and Adam normalises it to a full lr-sized step
-np.testing.assert_allclose(zero_grad_step(Adam, lr=0.1, weight_decay=0.01), [0.9], rtol=1e-6)
-assert AdamW([Tensor([1.0], requires_grad=True)]).weight_decay == 0.01, "AdamW decays by default"
+expect_equal(zero_grad_step(Adam, lr=0.1, weight_decay=0.01), np.array([0.9]),
+             "Adam.update (weight_decay is L2: λ·p added to the gradient)", rtol=1e-6)
+expect_equal(AdamW([Tensor([1.0], requires_grad=True)]).weight_decay, 0.01, "AdamW (decays by default)")
 # Adam's L2 weight decay is Adam on the gradient plus λ·p: run both side by side
 rng = np.random.default_rng(1)
-l2, plain = (Tensor([2.0, -1.5], dtype=np.float64, requires_grad=True) for _ in range(2))
-opt_l2, opt_plain = Adam([l2], lr=0.1, weight_decay=0.3), Adam([plain], lr=0.1)
+l2, no_l2 = (Tensor([2.0, -1.5], dtype=np.float64, requires_grad=True) for _ in range(2))
+opt_l2, opt_no_l2 = Adam([l2], lr=0.1, weight_decay=0.3), Adam([no_l2], lr=0.1)
 for _ in range(3):
     g = rng.standard_normal(2)
-    l2.grad, plain.grad = Tensor(g, dtype=np.float64), Tensor(g + 0.3 * plain.data, dtype=np.float64)
+    l2.grad, no_l2.grad = Tensor(g, dtype=np.float64), Tensor(g + 0.3 * no_l2.data, dtype=np.float64)
     opt_l2.step()
-    opt_plain.step()
-np.testing.assert_allclose(np.asarray(l2.data), np.asarray(plain.data), rtol=1e-9,
-                           err_msg="Adam(weight_decay=λ) steps on the gradient plus λ·p")
+    opt_no_l2.step()
+expect_agree(l2.data, no_l2.data, "Adam.update (weight_decay=λ steps on the gradient plus λ·p)", rtol=1e-9)
+expect_equal(l2.data, np.array([1.7010234, -1.4945080]), "Adam.update (three steps with L2 weight decay)", rtol=1e-5)
 ### BEGIN HIDDEN TESTS
 q = Tensor([2.0], dtype=np.float64, requires_grad=True)
 o = AdamW([q], lr=0.1, weight_decay=0.5)
 q.grad = Tensor([4.0], dtype=np.float64)
 o.step()
-np.testing.assert_allclose(np.asarray(q.data), [2.0 * (1 - 0.05) - 0.1], rtol=1e-6)
+expect_equal(q.data, [2.0 * (1 - 0.05) - 0.1], "AdamW (decay, then the Adam step)", rtol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -346,12 +354,15 @@ np.testing.assert_allclose(np.asarray(q.data), [2.0 * (1 - 0.05) - 0.1], rtol=1e
 # `ValueError` naming it (`parameter 1`); a shape that differs raises one naming the
 # position and both shapes.
 
-# %% nbgrader={"grade": false, "grade_id": "06-optimizers-state-dict", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "06-optimizers-state-dict-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the state copy that state_dict and load_state_dict share): importable, not part of the module's `__all__`
 def copy_state(state):
     "A deep copy of {position: {name: array or number}}."
     return {i: {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for i, s in state.items()}
 
+# %% nbgrader={"grade": false, "grade_id": "06-optimizers-state-dict", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 @patch
 def state_dict(self: Optimizer):
     "{'lr': the learning rate, 'state': {position: {name: numpy array or step count}}} (copies)."
@@ -384,31 +395,34 @@ for g in grads[:3]:
     a.grad = Tensor(g, dtype=np.float64)
     opt_a.step()
 sd = opt_a.state_dict()
-assert isinstance(sd, dict) and sd["lr"] == 0.01 and set(sd["state"]) == {0}
-assert isinstance(sd["state"][0]["exp_avg"], np.ndarray) and sd["state"][0]["exp_avg"].shape == (3, 2)
-assert sd["state"][0]["exp_avg"] is not opt_a.state[0]["exp_avg"], "state_dict holds copies"
+expect_equal(sorted(sd), ["lr", "state"], "Optimizer.state_dict (its keys)")
+expect_equal(sd["lr"], 0.01, "Optimizer.state_dict (the learning rate)")
+expect_equal(sorted(sd["state"]), [0], "Optimizer.state_dict (the state, keyed by position)")
+expect_that(sd["state"][0]["exp_avg"], lambda v: isinstance(v, np.ndarray) and v.shape == (3, 2),
+            "Optimizer.state_dict", "the state holds numpy arrays of the parameter's shape")
+expect_agree(sd["state"][0]["exp_avg"], opt_a.state[0]["exp_avg"], "Optimizer.state_dict (the state's values)", rtol=0, atol=0)
+expect_equal(sd["state"][0]["step"], 3, "Optimizer.state_dict (the step count)")
+expect_that(np.shares_memory(sd["state"][0]["exp_avg"], opt_a.state[0]["exp_avg"]), lambda v: v is False,
+            "Optimizer.state_dict", "state_dict holds copies, not the optimizer's own arrays")
 b = Tensor(a.data.copy(), dtype=np.float64, requires_grad=True)
 opt_b = Adam([b], lr=0.5)
 opt_b.load_state_dict(sd)
-assert opt_b.lr == 0.01
+expect_equal(opt_b.lr, 0.01, "Optimizer.load_state_dict (restores lr)")
+expect_that(np.shares_memory(opt_b.state[0]["exp_avg"], sd["state"][0]["exp_avg"]), lambda v: v is False,
+            "Optimizer.load_state_dict", "load_state_dict loads copies: the optimizer must not share arrays with the dict")
 for g in grads[3:]:
     a.grad, b.grad = Tensor(g, dtype=np.float64), Tensor(g, dtype=np.float64)
     opt_a.step()
     opt_b.step()
-np.testing.assert_allclose(np.asarray(b.data), np.asarray(a.data), rtol=1e-12, err_msg="resuming continues exactly")
-for bad in (1, -1):
-    try:
-        Adam([Tensor(np.ones((3, 2)), requires_grad=True)]).load_state_dict({"lr": 0.01, "state": {bad: sd["state"][0]}})
-    except ValueError:
-        pass
-    else:
-        raise AssertionError(f"load_state_dict: state for parameter {bad} of a one-parameter optimizer must raise ValueError")
-try:
+expect_agree(b.data, a.data, "Optimizer.load_state_dict (resuming continues exactly)", rtol=1e-12)
+with expect_raises(ValueError, "Optimizer.load_state_dict (state for a position with no parameter)",
+                   mentions=["parameter 1"]):
+    Adam([Tensor(np.ones((3, 2)), requires_grad=True)]).load_state_dict({"lr": 0.01, "state": {1: sd["state"][0]}})
+with expect_raises(ValueError, "Optimizer.load_state_dict (state for a negative position)"):
+    Adam([Tensor(np.ones((3, 2)), requires_grad=True)]).load_state_dict({"lr": 0.01, "state": {-1: sd["state"][0]}})
+with expect_raises(ValueError, "Optimizer.load_state_dict (state of a (3, 2) parameter into a (4,) one)",
+                   mentions=["(3, 2)", "(4,)"]):
     Adam([Tensor(np.ones(4), requires_grad=True)]).load_state_dict(sd)
-except ValueError as err:
-    assert "(3, 2)" in str(err) and "(4,)" in str(err), f"name both shapes: {err}"
-else:
-    raise AssertionError("state for a (3, 2) parameter cannot load into a (4,) one")
 
 # %% [markdown]
 # ## 5. Learning-rate schedules
@@ -498,21 +512,22 @@ class CosineWarmupLR(LRScheduler):
 opt = SGD([Tensor([0.0], requires_grad=True)], lr=1.0)
 sched = StepLR(opt, step_size=2, gamma=0.5)
 lrs = [opt.lr] + [sched.step() for _ in range(5)]
-assert all(isinstance(lr, float) for lr in lrs)
-np.testing.assert_allclose(lrs, [1.0, 1.0, 0.5, 0.5, 0.25, 0.25])
-np.testing.assert_allclose(opt.lr, 0.25)
+expect_that(lrs, lambda v: all(isinstance(lr, float) for lr in v), "StepLR.lr_at", "learning rates are floats")
+expect_equal(lrs, [1.0, 1.0, 0.5, 0.5, 0.25, 0.25], "StepLR.lr_at")
+expect_equal(opt.lr, 0.25, "StepLR.lr_at (the optimizer's lr after 5 steps)")
 
 # %% nbgrader={"grade": true, "grade_id": "06-optimizers-cosine", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 opt = SGD([Tensor([0.0], requires_grad=True)], lr=1.0)
 sched = CosineWarmupLR(opt, warmup_steps=2, total_steps=6, min_lr=0.1)
 lrs = [opt.lr] + [sched.step() for _ in range(7)]
 c = 0.45 * (1 + np.cos(np.pi / 4))
-np.testing.assert_allclose(lrs, [0.5, 1.0, 1.0, 0.1 + c, 0.55, 0.1 + 0.9 - c, 0.1, 0.1], rtol=1e-9)
+expect_equal(lrs, [0.5, 1.0, 1.0, 0.1 + c, 0.55, 0.1 + 0.9 - c, 0.1, 0.1], "CosineWarmupLR.lr_at", rtol=1e-9)
 ### BEGIN HIDDEN TESTS
 opt = SGD([Tensor([0.0], requires_grad=True)], lr=3e-4)
 sched = CosineWarmupLR(opt, warmup_steps=0, total_steps=10)
-np.testing.assert_allclose(opt.lr, 3e-4)
-np.testing.assert_allclose([sched.step() for _ in range(11)][-2:], [0.0, 0.0], atol=1e-15)
+expect_equal(opt.lr, 3e-4, "CosineWarmupLR.lr_at (no warm-up: t = 0 is the peak)", rtol=1e-9)
+expect_equal([sched.step() for _ in range(11)][-2:], [0.0, 0.0], "CosineWarmupLR.lr_at (t >= total_steps is min_lr)",
+             atol=1e-15)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -553,17 +568,18 @@ a = Tensor([0.0, 0.0], requires_grad=True)
 b = Tensor([[0.0]], requires_grad=True)
 a.grad, b.grad = Tensor([3.0, 0.0]), Tensor([[4.0]])
 norm = clip_grad_norm([a, b], max_norm=1.0)
-assert isinstance(norm, float), "the norm is a Python float"
-np.testing.assert_allclose(norm, 5.0, rtol=1e-6, err_msg="the norm before clipping")
-assert a.grad.shape == (2,) and b.grad.shape == (1, 1) and a.grad.dtype == np.float32
-np.testing.assert_allclose(np.asarray(a.grad.data), [0.6, 0.0], rtol=1e-5)
-np.testing.assert_allclose(np.asarray(b.grad.data), [[0.8]], rtol=1e-5)
+expect_that(isinstance(norm, float), lambda v: v is True, "clip_grad_norm", "the norm is returned as a Python float")
+expect_equal(norm, 5.0, "clip_grad_norm (returns the norm before clipping)", rtol=1e-6)
+expect_equal(a.grad.data, np.array([0.6, 0.0], dtype=np.float32), "clip_grad_norm (scales every gradient)", rtol=1e-5)
+expect_equal(b.grad.data, np.array([[0.8]], dtype=np.float32), "clip_grad_norm (scales every gradient)", rtol=1e-5)
+expect_equal(a.grad.data.dtype, np.float32, "clip_grad_norm (gradients keep their dtype)")
 norm = clip_grad_norm([a, b, Tensor([1.0], requires_grad=True)], max_norm=10.0)  # a param without grad is skipped
-np.testing.assert_allclose(norm, 1.0, rtol=1e-5)
-np.testing.assert_allclose(np.asarray(a.grad.data), [0.6, 0.0], rtol=1e-5, err_msg="below max_norm nothing changes")
+expect_equal(norm, 1.0, "clip_grad_norm (skips parameters without a gradient)", rtol=1e-5)
+expect_equal(a.grad.data, np.array([0.6, 0.0], dtype=np.float32), "clip_grad_norm (below max_norm nothing changes)",
+             rtol=1e-5)
 clip_grad_norm([a, b], max_norm=1.5)  # the norm is 1.0
-np.testing.assert_allclose(np.asarray(b.grad.data), [[0.8]], rtol=1e-5,
-                           err_msg="clip_grad_norm never scales gradients up: below max_norm nothing changes")
+expect_equal(b.grad.data, np.array([[0.8]], dtype=np.float32),
+             "clip_grad_norm (never scales gradients up: below max_norm nothing changes)", rtol=1e-5)
 
 # %% [markdown]
 # ## 7. Putting it together
@@ -597,7 +613,10 @@ start = float(((Y - Y.mean()) ** 2).mean())
 sgd_loss = train(lambda ps: SGD(ps, lr=0.05, momentum=0.9))
 adam_loss = train(lambda ps: Adam(ps, lr=0.02))
 print(f"variance of y {start:.3f}   SGD+momentum {sgd_loss:.4f}   Adam {adam_loss:.4f}")
-assert sgd_loss < 0.1 * start and adam_loss < 0.1 * start, "both should explain over 90% of the variance"
+expect_that([sgd_loss, start], lambda v: v[0] < 0.1 * v[1], "SGD (momentum) with CosineWarmupLR and clip_grad_norm",
+            "training the MLP should explain over 90% of the variance of y")
+expect_that([adam_loss, start], lambda v: v[0] < 0.1 * v[1], "Adam with CosineWarmupLR and clip_grad_norm",
+            "training the MLP should explain over 90% of the variance of y")
 
 # %% [markdown]
 # ## Reflection

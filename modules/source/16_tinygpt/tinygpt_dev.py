@@ -65,6 +65,9 @@ from tinytorch.core.embeddings import Embedding, LearnedPositionalEmbedding
 from tinytorch.core.transformers import LayerNorm, TransformerBlock
 from tinytorch.core.training import Trainer, load_checkpoint, module_generators, save_checkpoint
 
+# %% nbgrader={"grade": false, "grade_id": "16-tinygpt-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. The model
 #
@@ -162,48 +165,81 @@ class TinyGPT(Module):
 # property that makes training on whole sequences legal: changing a *later* token never changes
 # the logits at an *earlier* position.
 
+# %% [markdown]
+# A TinyGPT's random initialisation depends on the order in which your `__init__` creates its
+# layers, so the tests that compare logits with known values first overwrite every weight
+# matrix (and every parameter inside the blocks) with numbers drawn from the parameter's own
+# name: `set_test_weights`.
+
+# %% nbgrader={"grade": false, "grade_id": "16-tinygpt-test-weights", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import zlib
+
+def set_test_weights(model, seed=0, std=0.3):
+    "Overwrite the matrices and the blocks' parameters with values seeded by each parameter's name; returns the model."
+    for name, p in model.named_parameters():
+        if p.ndim >= 2 or name.startswith("blocks."):
+            rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+            p.data[...] = rng.standard_normal(p.shape) * std + (1.0 if name.endswith("gamma") else 0.0)
+    return model
+
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-model-shapes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 model = TinyGPT(vocab_size=11, d_model=16, n_layers=2, n_heads=4, d_ff=32, max_len=12, dropout=0.0, seed=0)
 ids = np.random.default_rng(0).integers(0, 11, (3, 7))
 logits = model(ids)
-assert isinstance(logits, Tensor) and logits.shape == (3, 7, 11), f"logits must be (B, T, vocab), got {logits.shape}"
-assert logits.dtype == np.float32, "the model computes in float32"
-assert np.isfinite(np.asarray(logits.data)).all()
-assert model(Tensor(ids)).shape == (3, 7, 11), "ids may also come as an integer Tensor"
+expect_that(isinstance(logits, Tensor), lambda v: v is True, "TinyGPT.forward", "the logits are a Tensor")
+expect_equal(logits.shape, (3, 7, 11), "TinyGPT.forward (logits of shape (B, T, vocab))")
+expect_equal(logits.dtype, np.float32, "TinyGPT.forward (the model computes in float32)")
+expect_that(logits.data, lambda v: np.isfinite(v).all(), "TinyGPT.forward", "the logits are finite")
+expect_equal(model(Tensor(ids)).shape, (3, 7, 11), "TinyGPT.forward (ids given as an integer Tensor)")
 D, V, L, F, M = 16, 11, 2, 32, 12
 per_block = 2 * 2 * D + (D * 3 * D + 3 * D) + (D * D + D) + (D * F + F) + (F * D + D)
-assert model.num_parameters() == V * D + M * D + L * per_block + 2 * D, "embeddings + blocks + final LayerNorm"
-try:
+expect_equal(model.num_parameters(), V * D + M * D + L * per_block + 2 * D,
+             "TinyGPT.__init__ (embeddings + blocks + final LayerNorm, the tied matrix once)")
+with expect_raises(ValueError, "TinyGPT.forward (a sequence longer than max_len)", mentions=["max_len"]):
     model(np.zeros((1, 13), dtype=np.int64))
-except ValueError as err:
-    assert "max_len" in str(err)
-else:
-    raise AssertionError("a sequence longer than max_len must raise ValueError")
+fixed = set_test_weights(TinyGPT(vocab_size=11, d_model=16, n_layers=2, n_heads=4, d_ff=32, max_len=12,
+                                 dropout=0.0, seed=0))
+expect_equal(fixed(ids).data[:, -1],
+             np.array([[-0.30470, 0.66583, -0.12098, -0.17545, 2.47863, 1.31436, -2.62819, -0.43811, 0.00587, -0.59311, 3.33685],
+                       [-1.47036, 0.94300, -0.76527, -0.35298, 3.41807, 0.54849, -2.06482, 1.07182, 0.25204, -0.77943, 2.07130],
+                       [-1.02926, 1.30318, -0.03839, 0.78290, 2.99163, 0.51802, -1.47783, -0.09370, -0.84793, -0.03798, 2.96276]]),
+             "TinyGPT (the layers of __init__ and forward: the last position's logits, with the test's weights)",
+             rtol=1e-4, atol=1e-4)
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-model-tying", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert model.output_weight is model.tok_emb.weight, "the output layer uses the embedding Parameter itself"
+expect_that(model.output_weight is model.tok_emb.weight, lambda v: v is True, "TinyGPT.__init__ (weight tying)",
+            "output_weight must be the embedding's Parameter itself (tok_emb.weight), not a copy")
 names = [n for n, _ in model.named_parameters()]
-assert len(names) == len(set(names)) and "output_weight" not in names, "the tied matrix is listed once"
+expect_that(names, lambda v: len(v) == len(set(v)) and "output_weight" not in v, "TinyGPT.__init__ (weight tying)",
+            "the tied matrix is listed once, as tok_emb.weight")
 out = model(np.array([[1, 2, 3]]))
 model.zero_grad()
 out.sum().backward()
-g = np.asarray(model.tok_emb.weight.grad.data)
-assert g.shape == (11, 16) and np.abs(g[0]).sum() > 0, \
-    "token 0 is never an input here, yet its embedding gets a gradient through the tied output layer"
+g = model.tok_emb.weight.grad.data
+expect_equal(g.shape, (11, 16), "TinyGPT.forward backward (the embedding's gradient)")
+expect_that(g[0], lambda v: np.abs(v).sum() > 0, "TinyGPT.forward (the output layer uses the tied embedding)",
+            "token 0 is never an input here, yet its embedding gets a gradient through the tied output layer")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-model-causal", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 a = np.array([[1, 2, 3, 4, 5, 6]])
 b = a.copy(); b[0, 4:] = [9, 9]
-la, lb = np.asarray(model(a).data), np.asarray(model(b).data)
-np.testing.assert_allclose(la[:, :4], lb[:, :4], rtol=1e-5, atol=1e-6,
-                           err_msg="logits at positions 0..3 must not depend on tokens 4 and 5")
-assert not np.allclose(la[:, 4:], lb[:, 4:]), "the changed positions themselves do change"
+la, lb = model(a).data, model(b).data
+expect_agree(la[:, :4], lb[:, :4], "TinyGPT.forward (causal: positions 0..3 must not depend on tokens 4 and 5)",
+             rtol=1e-5, atol=1e-6)
+expect_that([la[:, 4:], lb[:, 4:]], lambda v: not np.allclose(v[0], v[1]), "TinyGPT.forward",
+            "the logits at the changed positions themselves do change")
 ### BEGIN HIDDEN TESTS
 m2 = TinyGPT(7, d_model=8, n_layers=1, n_heads=2, d_ff=16, max_len=5, dropout=0.0, seed=3)
 m3 = TinyGPT(7, d_model=8, n_layers=1, n_heads=2, d_ff=16, max_len=5, dropout=0.0, seed=3)
-np.testing.assert_array_equal(np.asarray(m2(np.array([[0, 1, 2]])).data), np.asarray(m3(np.array([[0, 1, 2]])).data),
-                              err_msg="the same seed gives the same model")
-assert m2(np.array([[0, 1, 2, 3, 4]])).shape == (1, 5, 7)
+expect_agree(m2(np.array([[0, 1, 2]])).data, m3(np.array([[0, 1, 2]])).data,
+             "TinyGPT.__init__ (the same seed gives the same model)", rtol=0, atol=0)
+expect_equal(m2(np.array([[0, 1, 2, 3, 4]])).shape, (1, 5, 7), "TinyGPT.forward (a sequence of exactly max_len)")
+set_test_weights(m2, seed=1)
+expect_equal(m2(np.array([[0, 1, 2, 3, 4], [6, 5, 4, 3, 2]])).data[:, -1],
+             np.array([[-1.17158, 1.80384, 0.81783, -0.09084, 0.17370, 1.30824, 0.10006],
+                       [-1.58689, 1.33214, 1.24926, 0.77624, 0.91968, 0.67641, -0.16526]]),
+             "TinyGPT (the layers of __init__ and forward: the last position's logits at max_len, with the test's weights)",
+             rtol=1e-4, atol=1e-4)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -265,32 +301,40 @@ rng = np.random.default_rng(2)
 z = rng.standard_normal((2, 5, 7))
 tok = rng.integers(0, 7, (2, 5))
 loss = LanguageModelLoss()(Tensor(z, dtype=np.float64), tok)
-assert isinstance(loss, Tensor) and loss.shape == (), "the loss is a scalar Tensor"
+expect_that(isinstance(loss, Tensor), lambda v: v is True, "LanguageModelLoss.forward", "the loss is a Tensor")
+expect_equal(loss.shape, (), "LanguageModelLoss.forward (the loss is a scalar)")
 logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
-manual = -np.mean([logp[b, t, tok[b, t + 1]] for b in range(2) for t in range(4)])
-np.testing.assert_allclose(float(np.asarray(loss.data)), manual, rtol=1e-10,
-                           err_msg="mean over the B·(T-1) predictions of -log p(next token)")
+manual = -np.take_along_axis(logp[:, :4], tok[:, 1:, None], -1).mean()   # -log p(token t+1) at t = 0..3
+expect_equal(float(loss.data), manual, "LanguageModelLoss.forward (mean over the B·(T-1) predictions of -log p(next token))",
+             rtol=1e-10)
 zt = Tensor(z, dtype=np.float64, requires_grad=True)
 LanguageModelLoss()(zt, tok).backward()
-assert np.all(np.asarray(zt.grad.data)[:, -1] == 0), "the last position predicts nothing: zero gradient"
+expect_equal(zt.grad.data[:, -1], np.zeros((2, 7)),
+             "LanguageModelLoss.forward backward (the last position predicts nothing: zero gradient)")
+grad_want = np.concatenate([np.exp(logp[:, :4]) - np.eye(7)[tok[:, 1:]], np.zeros((2, 1, 7))], axis=1) / 8
+expect_equal(zt.grad.data, grad_want, "LanguageModelLoss.forward backward (the gradient of the logits: (softmax - onehot) / 8)",
+             rtol=1e-8, atol=1e-12)
 nxt = rng.integers(0, 7, (2, 1))
 longer = np.concatenate([tok, nxt], axis=1)           # the window plus the next token: every position scored
 loss6 = LanguageModelLoss()(Tensor(z, dtype=np.float64), longer)
-manual6 = -np.mean([logp[b, t, longer[b, t + 1]] for b in range(2) for t in range(5)])
-np.testing.assert_allclose(float(np.asarray(loss6.data)), manual6, rtol=1e-10,
-                           err_msg="with T+1 tokens, all T positions are scored")
+manual6 = -np.take_along_axis(logp, longer[:, 1:, None], -1).mean()
+expect_equal(float(loss6.data), manual6, "LanguageModelLoss.forward (with T+1 tokens, all T positions are scored)",
+             rtol=1e-10)
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-loss-start", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 fresh = TinyGPT(vocab_size=40, d_model=32, n_layers=2, n_heads=4, d_ff=64, max_len=16, dropout=0.0, seed=1)
 batch = np.random.default_rng(3).integers(0, 40, (8, 16))
-start = float(np.asarray(LanguageModelLoss()(fresh(batch), batch).data))
-assert abs(start - math.log(40)) < 0.1, f"a fresh model is close to uniform: loss ≈ log V = {math.log(40):.3f}, got {start:.3f}"
+start = float(LanguageModelLoss()(fresh(batch), batch).data)
+expect_that(start, lambda v: abs(v - math.log(40)) < 0.1, "TinyGPT.__init__ and LanguageModelLoss",
+            "a fresh model is close to uniform: the loss is about log V = log 40 = 3.689")
 ### BEGIN HIDDEN TESTS
-t2 = rng.integers(0, 7, (3, 2))
-z2 = rng.standard_normal((3, 2, 7))
+rng2 = np.random.default_rng(5)
+t2 = rng2.integers(0, 7, (3, 2))
+z2 = rng2.standard_normal((3, 2, 7))
 l2 = LanguageModelLoss()(Tensor(z2, dtype=np.float64), t2)
 lp2 = z2 - np.log(np.exp(z2).sum(-1, keepdims=True))
-np.testing.assert_allclose(float(np.asarray(l2.data)), -np.mean([lp2[b, 0, t2[b, 1]] for b in range(3)]), rtol=1e-10)
+expect_equal(float(l2.data), -np.mean([lp2[b, 0, t2[b, 1]] for b in range(3)]),
+             "LanguageModelLoss.forward (windows of two tokens)", rtol=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -354,56 +398,61 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-sample-greedy-topk", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 z = np.array([[1.0, 3.0, 2.0, -1.0], [0.5, 0.1, 0.2, 4.0]])
 g = sample_next(z, temperature=0)
-assert isinstance(g, np.ndarray) and g.shape == (2,), "sample_next returns one id per row"
-np.testing.assert_array_equal(g, [1, 3], err_msg="sample_next(temperature=0) is the arg-max")
-np.testing.assert_array_equal(sample_next(z, top_k=1, rng=np.random.default_rng(0)), [1, 3],
-                              err_msg="sample_next(top_k=1) is greedy")
-draws = np.stack([sample_next(z, top_k=2, rng=np.random.default_rng(s)) for s in range(200)])
-assert set(draws[:, 0]) == {1, 2} and set(draws[:, 1]) <= {3, 0}, \
-    "sample_next(top_k=2) samples only the two best tokens (filter_logits, then sampling)"
+expect_that(g, lambda v: isinstance(v, np.ndarray) and v.shape == (2,), "sample_next",
+            "sample_next returns a numpy array with one id per row")
+expect_equal(g, np.array([1, 3]), "sample_next (temperature=0 is the arg-max)")
 f = filter_logits(z, top_k=2)
-assert f.shape == (2, 4) and np.isneginf(f[0, [0, 3]]).all() and np.isfinite(f[0, [1, 2]]).all(), \
-    "filter_logits(top_k=2) sets all but the two largest logits of each row to -inf"
+expect_equal(f, np.array([[-np.inf, 3.0, 2.0, -np.inf], [0.5, -np.inf, -np.inf, 4.0]]),
+             "filter_logits (top_k=2 sets all but the two largest logits of each row to -inf)")
 wide = np.array([[3.0, 9.0, 1.0, 7.0, 0.0, 8.0, 2.0, 6.0, 5.0, 4.0], np.arange(10.0)])
 for k in (1, 3, 9, 10):
     kept = np.isfinite(filter_logits(wide, top_k=k))
     want = wide >= np.sort(wide, axis=-1)[:, [-k]]
-    np.testing.assert_array_equal(kept, want, err_msg=f"filter_logits(top_k={k}) keeps exactly the {k} largest per row")
+    expect_equal(kept, want, "filter_logits (top_k keeps exactly the k largest of each row)")
 long_row = np.random.default_rng(0).permutation(300)[None].astype(np.float64)
-assert np.isfinite(filter_logits(long_row, top_k=7)).sum() == 7, "filter_logits(top_k=7) on 300 logits keeps 7"
-np.testing.assert_array_equal(sample_next(np.array([[0.0, 1000.0, 999.0]]), top_k=1), [1],
-                              err_msg="sample_next: logits of 1000 must not overflow (subtract the row maximum)")
+expect_equal(int(np.isfinite(filter_logits(long_row, top_k=7)).sum()), 7, "filter_logits (top_k=7 on 300 logits keeps 7)")
+expect_equal(sample_next(z, top_k=1, rng=np.random.default_rng(0)), np.array([1, 3]),
+             "sample_next (top_k=1 is greedy: filter_logits, then sampling)")
+draws = np.stack([sample_next(z, top_k=2, rng=np.random.default_rng(s)) for s in range(200)])
+expect_that(draws, lambda v: set(v[:, 0].tolist()) == {1, 2} and set(v[:, 1].tolist()) <= {3, 0},
+            "sample_next (top_k=2: filter_logits, then sampling)", "samples only the two best tokens of each row, and both of them")
+expect_equal(sample_next(np.array([[0.0, 1000.0, 999.0]]), top_k=1), np.array([1]),
+             "sample_next (logits of 1000 must not overflow: subtract the row maximum)")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-sample-temperature", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 z = np.log(np.array([[0.5, 0.3, 0.2]]))
 rng = np.random.default_rng(0)
 counts = np.bincount([sample_next(z, rng=rng)[0] for _ in range(4000)], minlength=3) / 4000
-np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.03,
-                           err_msg="sample_next at temperature 1 samples the model's distribution")
+expect_that(counts, lambda v: np.allclose(v, [0.5, 0.3, 0.2], atol=0.03, rtol=0), "sample_next (temperature 1)",
+            "4000 samples follow the model's distribution [0.5, 0.3, 0.2] within 0.03")
 cold = np.bincount([sample_next(z, temperature=0.25, rng=rng)[0] for _ in range(2000)], minlength=3) / 2000
-assert cold[0] > 0.75, "sample_next: a low temperature concentrates on the most likely token"
+expect_that(cold, lambda v: v[0] > 0.75, "sample_next (temperature 0.25)",
+            "a low temperature concentrates the samples on the most likely token (over 75% of them)")
 a = [sample_next(z, rng=np.random.default_rng(7))[0] for _ in range(20)]
-assert len(set(a)) == 1, "sample_next: the same seed gives the same sample"
+expect_that(a, lambda v: len(set(v)) == 1, "sample_next (rng)", "the same seed gives the same sample")
 nucleus = filter_logits(z, top_p=0.75)
-assert np.isfinite(nucleus[0, :2]).all() and np.isneginf(nucleus[0, 2]), \
-    "filter_logits(top_p=0.75): 0.5 + 0.3 >= 0.75, so the nucleus is {0, 1}"
+expect_equal(nucleus, np.array([[np.log(0.5), np.log(0.3), -np.inf]]),
+             "filter_logits (top_p=0.75: 0.5 + 0.3 >= 0.75, so the nucleus is {0, 1})")
 rows = np.log(np.array([[0.1, 0.6, 0.3, 1e-9], [0.25, 0.25, 0.4, 0.1]]))
-np.testing.assert_array_equal(np.isfinite(filter_logits(rows, top_p=0.8)), [[0, 1, 1, 0], [1, 1, 1, 0]],
-                              err_msg="filter_logits(top_p=0.8): each row keeps its own nucleus")
-np.testing.assert_array_equal(np.isfinite(filter_logits(np.array([[1000.0, 999.0, 0.0]]), top_p=0.5)), [[1, 0, 0]],
-                              err_msg="filter_logits(top_p): logits of 1000 must not overflow (subtract the row maximum)")
-assert np.isfinite(filter_logits(np.array([[0.0, -800.0]]), top_p=1.0)).all(), \
-    "filter_logits(top_p=1.0) keeps every token, even one whose probability rounds to 0"
+expect_equal(np.isfinite(filter_logits(rows, top_p=0.8)), np.array([[False, True, True, False], [True, True, True, False]]),
+             "filter_logits (top_p=0.8: each row keeps its own nucleus)")
+expect_equal(np.isfinite(filter_logits(np.array([[1000.0, 999.0, 0.0]]), top_p=0.5)), np.array([[True, False, False]]),
+             "filter_logits (top_p with logits of 1000 must not overflow: subtract the row maximum)")
+expect_equal(np.isfinite(filter_logits(np.array([[0.0, -800.0]]), top_p=1.0)), np.array([[True, True]]),
+             "filter_logits (top_p=1.0 keeps every token, even one whose probability rounds to 0)")
 big = np.log(np.array([[0.5, 0.3, 0.2]])) + 1000.0
 counts = np.bincount([sample_next(big, rng=rng)[0] for _ in range(1000)], minlength=3) / 1000
-np.testing.assert_allclose(counts, [0.5, 0.3, 0.2], atol=0.05,
-                           err_msg="sample_next: logits near 1000 must not overflow (subtract the row maximum)")
-assert np.isfinite(filter_logits(z, top_p=0.5)[0, 0]) and np.isneginf(filter_logits(z, top_p=0.5)[0, 1:]).all()
+expect_that(counts, lambda v: np.allclose(v, [0.5, 0.3, 0.2], atol=0.05, rtol=0), "sample_next (logits near 1000)",
+            "the samples follow [0.5, 0.3, 0.2] within 0.05: subtract the row maximum so nothing overflows")
+expect_equal(filter_logits(z, top_p=0.5), np.array([[np.log(0.5), -np.inf, -np.inf]]),
+             "filter_logits (top_p=0.5 keeps only the most likely token of [0.5, 0.3, 0.2])")
 ### BEGIN HIDDEN TESTS
-assert np.isfinite(filter_logits(z, top_p=0.1)[0, 0]), "the most likely token is always kept"
-assert np.isfinite(filter_logits(z, top_p=0.81)).all()
+expect_equal(np.isfinite(filter_logits(z, top_p=0.1)), np.array([[True, False, False]]),
+             "filter_logits (top_p: the most likely token is always kept)")
+expect_equal(np.isfinite(filter_logits(z, top_p=0.81)), np.array([[True, True, True]]),
+             "filter_logits (top_p=0.81 of [0.5, 0.3, 0.2] keeps all three)")
 tie = filter_logits(np.array([[1.0, 2.0, 2.0, 0.0]]), top_k=1)
-assert np.isfinite(tie[0, [1, 2]]).all(), "ties at the k-th score are kept"
+expect_equal(np.isfinite(tie), np.array([[False, True, True, False]]), "filter_logits (top_k: ties at the k-th score are kept)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -470,16 +519,17 @@ def generate_text(model, tokenizer, prompt, max_new_tokens=200, **kwargs):
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-cache-logits", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 gm = TinyGPT(vocab_size=13, d_model=16, n_layers=2, n_heads=2, d_ff=32, max_len=20, dropout=0.0, seed=5)
 seq = np.random.default_rng(4).integers(0, 13, (2, 9))
-full = np.asarray(gm(seq).data)
+full = gm(seq).data
 caches = [{} for _ in gm.blocks]
 with no_grad():
-    parts = [np.asarray(gm(seq[:, :4], caches).data)]
-    assert cache_length(caches) == 4, "after a 4-token prompt the caches hold 4 positions"
+    parts = [gm(seq[:, :4], caches).data]
+    expect_equal(cache_length(caches), 4, "TinyGPT.forward with caches (after a 4-token prompt the caches hold 4 positions)")
     for t in range(4, 9):
-        parts.append(np.asarray(gm(seq[:, t:t + 1], caches).data))
-assert cache_length(caches) == 9
-np.testing.assert_allclose(np.concatenate(parts, axis=1), full, rtol=1e-4, atol=1e-5,
-                           err_msg="feeding tokens one at a time through the caches gives the full pass's logits")
+        parts.append(gm(seq[:, t:t + 1], caches).data)
+expect_equal(cache_length(caches), 9, "TinyGPT.forward with caches (one more position per new token)")
+expect_agree(np.concatenate(parts, axis=1), full,
+             "TinyGPT.forward with caches (tokens fed one at a time give the full pass's logits: positions and cache=)",
+             rtol=1e-4, atol=1e-5)
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-generate-cache-equal", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 p = np.array([3, 1, 4])
@@ -487,30 +537,29 @@ for kw in [dict(temperature=0), dict(temperature=1.0, seed=1), dict(temperature=
            dict(temperature=1.2, top_p=0.9, seed=3)]:
     a = generate(gm, p, 30, use_cache=True, **kw)   # 33 tokens > max_len 20: also crosses the window
     b = generate(gm, p, 30, use_cache=False, **kw)
-    assert isinstance(a, np.ndarray) and a.shape == (33,) and a.dtype.kind == "i", "generate: prompt + 30 int ids"
-    np.testing.assert_array_equal(a[:3], p, err_msg="generate: the result starts with the prompt")
-    np.testing.assert_array_equal(a, b, err_msg=f"generate: cached and uncached generation must agree ({kw})")
-assert gm.training, "generate restores training mode"
+    expect_that(a, lambda v: isinstance(v, np.ndarray) and v.shape == (33,) and v.dtype.kind == "i", "generate",
+                "generate returns the prompt + 30 new ids as an integer numpy array of shape (33,)")
+    expect_equal(a[:3], np.array([3, 1, 4]), "generate (the result starts with the prompt)")
+    expect_agree(a, b, "generate (cached and uncached generation must agree)", rtol=0, atol=0)
+expect_equal(gm.training, True, "generate (restores training mode)")
 seen, forward = [], gm.forward
 gm.forward = lambda ids, *rest: (seen.append(ids.shape[-1]), forward(ids, *rest))[1]  # record each call's length
-try:
-    generate(gm, np.arange(17) % 7, 5, temperature=0)
-finally:
-    del gm.forward
-assert seen == [17, 1, 1, 1, 20], (f"generate with use_cache: the prompt once, then only each new token while the "
-                                   f"{gm.max_len}-token window holds, then the last {gm.max_len}; model saw {seen}")
+generate(gm, np.arange(17) % 7, 5, temperature=0)
+del gm.forward
+expect_equal(seen, [17, 1, 1, 1, 20],
+             "generate (use_cache: the prompt once, then only each new token while the 20-token window holds, then the last 20)")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-generate-seeds", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x1 = generate(gm, p, 15, seed=11)
 x2 = generate(gm, p, 15, seed=11)
-np.testing.assert_array_equal(x1, x2, err_msg="the same seed gives the same text")
+expect_agree(x1, x2, "generate (the same seed gives the same text)", rtol=0, atol=0)
 outs = {tuple(generate(gm, p, 15, seed=s)) for s in range(5)}
-assert len(outs) > 1, "different seeds give different samples"
+expect_that(len(outs), lambda v: v > 1, "generate (seed)", "different seeds give different samples")
 batch_out = generate(gm, np.array([[1, 2], [3, 4]]), 5, temperature=0)
-assert batch_out.shape == (2, 7)
+expect_equal(batch_out.shape, (2, 7), "generate (a batch of prompts (B, T) gives (B, T + max_new_tokens))")
 ### BEGIN HIDDEN TESTS
-np.testing.assert_array_equal(batch_out[1], generate(gm, np.array([3, 4]), 5, temperature=0),
-                              err_msg="each row of a batch is generated independently")
+expect_agree(batch_out[1], generate(gm, np.array([3, 4]), 5, temperature=0),
+             "generate (each row of a batch is generated independently)", rtol=0, atol=0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -813,48 +862,72 @@ def unigram_entropy(ids):
 stream = np.arange(1000) % 50
 tm = TinyGPT(vocab_size=50, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_len=16, dropout=0.0, seed=0)
 tr = LanguageModelTrainer(tm, stream, context=16, batch_size=6, total_steps=10, warmup_steps=2, log=None, seed=0)
-assert len(tr.train_ids) == 900 and len(tr.val_ids) == 100, "first 90% train, last 10% validation"
+expect_equal([len(tr.train_ids), len(tr.val_ids)], [900, 100], "LanguageModelTrainer.__init__ (first 90% train, last 10% validation)")
 b = tr.get_batch()
-assert isinstance(b, np.ndarray) and b.shape == (6, 17) and b.dtype.kind == "i", "get_batch: windows of context + 1 tokens"
-assert np.all((np.diff(b, axis=1) % 50) == 1), "get_batch: each row is a window of consecutive tokens"
-vb = tr.get_batch("val", np.random.default_rng(0))
-assert vb.shape == (6, 17) and np.all(np.isin(vb[:, 0], np.arange(100) % 50)), "get_batch('val') reads val_ids"
-starts = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, 0] for s in range(50)])
-assert starts.min() >= 0 and len(set(starts.tolist())) > 20, "get_batch: windows start at random positions"
-ends = np.concatenate([tr.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(50)])
-assert set(ends.tolist()) <= set(range(50)), "get_batch: windows stay inside the training part"
-np.testing.assert_array_equal(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)),
-                              err_msg="get_batch draws from the rng it is given")
+expect_that(b, lambda v: isinstance(v, np.ndarray) and v.shape == (6, 17) and v.dtype.kind == "i",
+            "LanguageModelTrainer.get_batch", "an integer numpy array of batch_size windows of context + 1 tokens: (6, 17)")
+expect_that(b, lambda v: np.all((np.diff(v, axis=1) % 50) == 1), "LanguageModelTrainer.get_batch",
+            "each row is a window of consecutive tokens")
+# positions as tokens: a token's value is its position in the stream
+pos = LanguageModelTrainer(tm, np.arange(1000), context=16, batch_size=6, log=None, seed=0)
+vb = pos.get_batch("val", np.random.default_rng(0))
+expect_that(vb, lambda v: v.shape == (6, 17) and v.min() >= 900 and np.all(np.diff(v, axis=1) == 1),
+            "LanguageModelTrainer.get_batch('val')", "windows of consecutive tokens from val_ids (positions 900..999)")
+starts = np.concatenate([pos.get_batch(rng=np.random.default_rng(s))[:, 0] for s in range(50)])
+expect_that(starts, lambda v: v.min() >= 0 and len(set(v.tolist())) > 20, "LanguageModelTrainer.get_batch",
+            "windows start at random positions of the training part")
+ends = np.concatenate([pos.get_batch(rng=np.random.default_rng(s))[:, -1] for s in range(50)])
+expect_that(ends, lambda v: v.max() <= 899, "LanguageModelTrainer.get_batch",
+            "windows stay inside the training part (positions 0..899)")
+expect_agree(tr.get_batch(rng=np.random.default_rng(3)), tr.get_batch(rng=np.random.default_rng(3)),
+             "LanguageModelTrainer.get_batch (draws from the rng it is given)", rtol=0, atol=0)
 short = LanguageModelTrainer(tm, np.arange(40), context=16, batch_size=6, val_fraction=0.45, log=None, seed=0)
 windows = np.concatenate([short.get_batch(rng=np.random.default_rng(s)) for s in range(20)])
-assert np.all(np.diff(windows, axis=1) == 1), "get_batch: every window is consecutive tokens"
-assert set(windows[:, 0].tolist()) == set(range(6)), \
-    "get_batch: 22 training tokens give windows of 17 starting at 0..5, each possible"
+expect_that(windows, lambda v: np.all(np.diff(v, axis=1) == 1), "LanguageModelTrainer.get_batch",
+            "every window is consecutive tokens")
+expect_equal(sorted(set(windows[:, 0].tolist())), [0, 1, 2, 3, 4, 5],
+             "LanguageModelTrainer.get_batch (22 training tokens give windows of 17 starting at 0..5, each possible)")
 
 # %% nbgrader={"grade": true, "grade_id": "16-tinygpt-trainer-step", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w0 = tm.tok_emb.weight.data.copy()
-assert tr.lr < 1e-3, "the first step runs at a warm-up rate below the peak lr"
+expect_equal(tr.lr, 5e-4, "LanguageModelTrainer.__init__ (the first step runs at the warm-up rate lr / warmup_steps)",
+             rtol=1e-9)
 first = tr.train_step()
-assert isinstance(first, float) and tr.step == 1 and len(tr.history["train_loss"]) == 1
-assert not np.allclose(tm.tok_emb.weight.data, w0), "train_step: a step changes the weights (optimiser step)"
+expect_that(first, lambda v: isinstance(v, float), "LanguageModelTrainer.train_step", "returns the loss as a float")
+expect_that(first, lambda v: abs(v - math.log(50)) < 0.3, "LanguageModelTrainer.train_step",
+            "the first loss of a fresh model is about log V = log 50 = 3.91 (the model reads batch[:, :-1])")
+expect_equal([tr.step, len(tr.history["train_loss"])], [1, 1], "LanguageModelTrainer.train_step (counts the step)")
+expect_that([tm.tok_emb.weight.data, w0], lambda v: not np.allclose(v[0], v[1]), "LanguageModelTrainer.train_step",
+            "a step changes the weights (the optimisers step)")
 for _ in range(9):
     tr.train_step()
-np.testing.assert_allclose(tr.history["lr"], [tr.scheduler.lr_at(t) for t in range(1, 11)], rtol=1e-9,
-                           err_msg="train_step advances the warm-up + cosine schedule once per step (scheduler.step)")
-assert tr.step == 10 and abs(tr.lr - 1e-4) < 1e-9, "after total_steps the rate has decayed to min_lr (lr / 10)"
+expect_agree(tr.history["lr"], [tr.scheduler.lr_at(t) for t in range(1, 11)],
+             "LanguageModelTrainer.train_step (advances the warm-up + cosine schedule once per step: scheduler.step)",
+             rtol=1e-9)
+expect_equal(tr.history["lr"], [1e-3] + [1e-4 + 0.5 * 9e-4 * (1 + math.cos(math.pi * (t - 2) / 8)) for t in range(2, 10)]
+             + [1e-4], "LanguageModelTrainer.train_step (the learning rate after each step)", rtol=1e-9)
+expect_equal(tr.step, 10, "LanguageModelTrainer.train_step (counts the steps)")
+expect_equal(tr.lr, 1e-4, "LanguageModelTrainer.train_step (after total_steps the rate has decayed to min_lr = lr / 10)",
+             rtol=1e-6)
 clipped = LanguageModelTrainer(TinyGPT(vocab_size=50, d_model=16, n_layers=1, n_heads=2, d_ff=32, max_len=16,
                                        dropout=0.0, seed=0), stream, context=16, batch_size=6, total_steps=10,
                                warmup_steps=2, grad_clip=1e-3, log=None, seed=0)
 clipped.train_step()
-norm = np.sqrt(sum(np.sum(np.square(p.grad.data, dtype=np.float64)) for p in clipped.model.parameters()))
-assert norm <= 1e-3 * 1.001, (f"train_step must clip the global gradient norm to grad_clip (clip_grad_norm) "
-                              f"before the optimisers step: norm {norm:.3g} with grad_clip=1e-3")
-g_pos = np.abs(np.asarray(tm.pos_emb.weight.grad.data)).sum(axis=1)
-assert g_pos.shape == (16,) and g_pos.min() > 0, "every position is trained, the last one (max_len - 1) included"
-assert tm.tok_emb.weight.grad is not None and np.isfinite(tm.tok_emb.weight.grad.data).all()
+norm = float(np.sqrt(sum(np.sum(np.square(p.grad.data, dtype=np.float64)) for p in clipped.model.parameters())))
+expect_that(norm, lambda v: 0.999e-3 <= v <= 1.001e-3, "LanguageModelTrainer.train_step (gradient clipping)",
+            "the global gradient norm is clipped to grad_clip = 1e-3 (clip_grad_norm) before the optimisers step")
+g_pos = np.abs(tm.pos_emb.weight.grad.data).sum(axis=1)
+expect_that(g_pos, lambda v: v.shape == (16,) and v.min() > 0, "LanguageModelTrainer.train_step",
+            "every position is trained, the last one (max_len - 1) included: the loss gets the whole window")
+expect_that(tm.tok_emb.weight.grad is not None, lambda v: v is True, "LanguageModelTrainer.train_step",
+            "the embedding has a gradient after a step")
+expect_that(tm.tok_emb.weight.grad.data, lambda v: np.isfinite(v).all(), "LanguageModelTrainer.train_step",
+            "the gradients are finite")
 ### BEGIN HIDDEN TESTS
-assert all(o.lr == tr.lr for o in tr.optimizers), "train_step: every optimiser follows the one schedule"
-assert all(p.grad is not None for p in tm.parameters()), "every parameter received a gradient"
+expect_that([o.lr for o in tr.optimizers] + [tr.lr], lambda v: all(x == v[-1] for x in v),
+            "LanguageModelTrainer.train_step", "every optimiser follows the one schedule")
+expect_that([p.grad is not None for p in tm.parameters()], lambda v: all(v), "LanguageModelTrainer.train_step",
+            "every parameter received a gradient")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -873,8 +946,10 @@ trainer = LanguageModelTrainer(small, ids, context=32, batch_size=32, lr=3e-3, w
 history = trainer.fit()
 val = trainer.evaluate_full()
 print(f"unigram entropy {H1:.3f} nats; validation loss after {trainer.step} steps: {val:.3f}")
-assert history["val_loss"][-1] < history["val_loss"][0], "validation loss falls"
-assert val < H1 - 0.6, f"train_step and the model must learn to use context: validation {val:.3f} vs unigram entropy {H1:.3f}"
+expect_that(history["val_loss"], lambda v: len(v) >= 2 and v[-1] < v[0], "LanguageModelTrainer.fit (train_step)",
+            "the validation loss falls")
+expect_that([val, H1], lambda v: v[0] < v[1] - 0.6, "LanguageModelTrainer.train_step and TinyGPT.forward",
+            "the model must learn to use context: the validation loss ends over 0.6 nats below the unigram entropy")
 print(generate_text(small, tok, "The ", 120, temperature=0.8, top_k=20, seed=0))
 
 # %% [markdown]
@@ -901,15 +976,19 @@ with tempfile.TemporaryDirectory() as tmp:
     path = t2.save(Path(tmp) / "run.ckpt")
     m3, t3 = make(seed=99)                       # a different start, overwritten by the checkpoint
     t3.resume(path)
-    assert t3.step == 6
+    expect_equal(t3.step, 6, "LanguageModelTrainer.resume (restores the step)")
     second_half = [t3.train_step() for _ in range(6)]
-    np.testing.assert_allclose(first_half + second_half, straight, rtol=1e-6,
-                               err_msg="a resumed run continues exactly like an uninterrupted one")
-    np.testing.assert_array_equal(m3.tok_emb.weight.data, m1.tok_emb.weight.data)
+    expect_agree(first_half + second_half, straight,
+                 "LanguageModelTrainer.resume and train_step (a resumed run continues exactly like an uninterrupted one)",
+                 rtol=1e-6)
+    expect_agree(m3.tok_emb.weight.data, m1.tok_emb.weight.data,
+                 "LanguageModelTrainer.resume (the resumed run ends with the same weights)", rtol=0, atol=0)
     loaded, ltok = load_model(path)
-    assert isinstance(loaded, TinyGPT) and ltok.vocab_size == tok.vocab_size and not loaded.training
+    expect_that(isinstance(loaded, TinyGPT), lambda v: v is True, "load_model", "returns a TinyGPT")
+    expect_agree(ltok.vocab_size, tok.vocab_size, "load_model (restores the tokenizer)")
+    expect_equal(loaded.training, False, "load_model (returns the model in eval mode)")
     png = t3.plot(Path(tmp) / "loss.png")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "plot writes a PNG"
+    expect_equal(png.read_bytes()[:8], b"\x89PNG\r\n\x1a\n", "LanguageModelTrainer.plot (writes a PNG)")
 
 # %% [markdown]
 # ## 6. The capstone: Shakespeare in fifteen minutes
