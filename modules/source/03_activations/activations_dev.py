@@ -561,15 +561,15 @@ softmax(y, axis=1).backward(gb)
 expect_equal(y.grad.data, sb1 * (gb - (gb * sb1).sum(axis=1, keepdims=True)), "softmax backward (3-D, axis=1)", rtol=1e-9, atol=1e-12)
 y = Tensor(b, dtype=np.float64, requires_grad=True)
 (softmax(y, axis=-1) * 2.0).backward(gb)
-expect_equal(y.grad.data, 2 * sbl * (gb - (gb * sbl).sum(axis=-1, keepdims=True)), "softmax backward (3-D, axis=-1, times 2)",
-             rtol=1e-9, atol=1e-12)
+expect_equal(y.grad.data, 2 * sbl * (gb - (gb * sbl).sum(axis=-1, keepdims=True)),
+             "softmax backward (3-D, axis=-1, times 2)", rtol=1e-9, atol=1e-12)
 y = Tensor(b, dtype=np.float64, requires_grad=True)
 log_softmax(y, axis=1).backward(gb)
 expect_equal(y.grad.data, gb - sb1 * gb.sum(axis=1, keepdims=True), "log_softmax backward (3-D, axis=1)", rtol=1e-9, atol=1e-12)
 y = Tensor(b, dtype=np.float64, requires_grad=True)
 (log_softmax(y, axis=-1) * 2.0).backward(gb)
-expect_equal(y.grad.data, 2 * (gb - sbl * gb.sum(axis=-1, keepdims=True)), "log_softmax backward (3-D, axis=-1, times 2)",
-             rtol=1e-9, atol=1e-12)
+expect_equal(y.grad.data, 2 * (gb - sbl * gb.sum(axis=-1, keepdims=True)),
+             "log_softmax backward (3-D, axis=-1, times 2)", rtol=1e-9, atol=1e-12)
 # a row of equal huge logits still gets a finite, correct gradient
 h = Tensor([[1e4, 1e4]], requires_grad=True)
 softmax(h).backward(np.array([[1.0, 0.0]], dtype=np.float32))
