@@ -134,12 +134,12 @@ def sigmoid(x):
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-sigmoid-values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-x = Tensor([-3.0, -1.0, 0.0, 1.0, 3.0])
+x = Tensor([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
 out = sigmoid(x)
 expect_that(isinstance(out, Tensor), lambda v: v is True, "sigmoid", "sigmoid returns a Tensor")
-expect_equal(out.shape, (5,), "sigmoid (output shape)")
+expect_equal(out.shape, (7,), "sigmoid (output shape)")
 expect_equal(out.dtype, np.float32, "sigmoid (float32 in, float32 out)")
-expect_equal(out.data, 1 / (1 + np.exp(-np.array([-3.0, -1, 0, 1, 3]))), "sigmoid", rtol=1e-6)
+expect_equal(out.data, 1 / (1 + np.exp(-np.array([-3.0, -1, -0.5, 0, 0.5, 1, 3]))), "sigmoid", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-sigmoid-stable", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 with np.errstate(over="raise", invalid="raise", divide="raise"):  # an overflow anywhere is an error here

@@ -69,13 +69,13 @@ class Parameter(Tensor):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-parameter-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 p = Parameter(np.ones((2, 3)))
-expect_that(isinstance(p, Parameter) and isinstance(p, Tensor), lambda v: v is True, "Parameter", "a Parameter is a Tensor")
-expect_equal(p.shape, (2, 3), "Parameter (shape)")
-expect_equal(p.dtype, np.float32, "Parameter (float data becomes float32)")
-expect_equal(bool(p.requires_grad), True, "Parameter (a Parameter always requires a gradient)")
-expect_equal(Parameter([1.0], dtype=np.float64).dtype, np.float64, "Parameter (an explicit dtype is kept)")
+expect_that(isinstance(p, Parameter) and isinstance(p, Tensor), lambda v: v is True, "Parameter.__init__", "a Parameter is a Tensor")
+expect_equal(p.shape, (2, 3), "Parameter.__init__ (shape)")
+expect_equal(p.dtype, np.float32, "Parameter.__init__ (float data becomes float32)")
+expect_equal(bool(p.requires_grad), True, "Parameter.__init__ (a Parameter always requires a gradient)")
+expect_equal(Parameter([1.0], dtype=np.float64).dtype, np.float64, "Parameter.__init__ (an explicit dtype is kept)")
 (p * 2).sum().backward()
-expect_equal(p.grad.data, np.full((2, 3), 2.0), "Parameter (the gradient of sum(2p))")
+expect_equal(p.grad.data, np.full((2, 3), 2.0), "Parameter.__init__ (the gradient of sum(2p))")
 
 # %% [markdown]
 # ## 2. Modules find their own parameters
@@ -176,9 +176,9 @@ class Toy(Module):
 
 toy = Toy()
 named = toy.named_parameters()
-expect_that(isinstance(named, list), lambda v: v is True, "Module.named_parameters", "returns a list")
-expect_equal([n for n, _ in named], ["scale", "offset"], "Module.named_parameters")
-expect_that(all(isinstance(p, Parameter) for _, p in named), lambda v: v is True, "Module.named_parameters",
+expect_that(isinstance(named, list), lambda v: v is True, "Module.members / Module.named_parameters", "returns a list")
+expect_equal([n for n, _ in named], ["scale", "offset"], "Module.members / Module.named_parameters")
+expect_that(all(isinstance(p, Parameter) for _, p in named), lambda v: v is True, "Module.members / Module.named_parameters",
             "returns (name, Parameter) pairs")
 params = toy.parameters()
 expect_that(isinstance(params, list), lambda v: v is True, "Module.parameters", "returns a list")
@@ -201,7 +201,7 @@ class Net(Module):
 net = Net()
 expect_equal([n for n, _ in net.named_parameters()],
              ["first.scale", "first.offset", "blocks.0.scale", "blocks.0.offset", "blocks.1.scale", "blocks.1.offset",
-              "last"], "Module.named_parameters (nested modules, a list of modules)")
+              "last"], "Module.members / Module.named_parameters (nested modules, a list of modules)")
 expect_equal([p.shape for p in net.parameters()], [(2,), (2,), (4,), (4,), (5,), (5,), (5, 1)],
              "Module.parameters (nested modules, a list of modules)")
 kids = net.children()
@@ -219,7 +219,7 @@ class Tied(Module):
 
 tied = Tied()
 expect_equal([n for n, _ in tied.named_parameters()], ["a.scale", "a.offset", "b.offset", "pair.0.scale", "pair.0.offset"],
-             "Module.named_parameters (a tied parameter is listed once; tuples)")
+             "Module.members / Module.named_parameters (a tied parameter is listed once; tuples)")
 expect_equal(len(tied.parameters()), 5, "Module.parameters (a tied parameter is listed once)")
 expect_equal(len(tied.children()), 3, "Module.children (tuples of modules)")
 ### END HIDDEN TESTS
@@ -268,7 +268,7 @@ expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.bloc
              "Module.training (modules start in training mode)")
 expect_that(net.eval() is net, lambda v: v is True, "Module.eval", "eval() returns the module")
 expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.blocks[1])], [False] * 4,
-             "Module.eval (sets evaluation mode on every sub-module)")
+             "Module.train / Module.eval (eval sets evaluation mode on every sub-module)")
 expect_that(net.train() is net, lambda v: v is True, "Module.train", "train() returns the module")
 expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.blocks[1])], [True] * 4,
              "Module.train (sets training mode on every sub-module)")
@@ -640,8 +640,8 @@ expect_that(np.unique(y.data), lambda v: v.shape == (2,) and np.allclose(v, [0.0
 expect_that(float((y.data == 0).mean()), lambda v: abs(v - 0.25) <= 0.01, "Dropout.forward", "a fraction p of the units is dropped")
 expect_that(float(y.data.mean()), lambda v: abs(v - 1.0) <= 0.01, "Dropout.forward", "inverted dropout keeps the mean")
 y.sum().backward()
-expect_agree(x.grad.data[:10], y.data[:10], "Dropout backward (the gradient is the same mask, scaled)")
-expect_that(bool(np.array_equal(x.grad.data, y.data)), lambda v: v is True, "Dropout backward",
+expect_agree(x.grad.data[:10], y.data[:10], "Dropout.forward (its backward: the gradient is the same mask, scaled)")
+expect_that(bool(np.array_equal(x.grad.data, y.data)), lambda v: v is True, "Dropout.forward (its backward)",
             "the gradient is the same mask, scaled (everywhere)")
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-dropout-eval", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
