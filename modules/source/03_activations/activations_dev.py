@@ -55,6 +55,9 @@ def to_tensor(x):
     "`x` itself if it is a Tensor, else a new Tensor holding it."
     return x if isinstance(x, Tensor) else Tensor(x)
 
+# %% nbgrader={"grade": false, "grade_id": "03-activations-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_that
+
 # %% [markdown]
 # ## 1. ReLU
 #
@@ -85,17 +88,22 @@ def relu(x):
 # %% nbgrader={"grade": true, "grade_id": "03-activations-relu-values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([[-2.0, -0.5, 0.0], [0.5, 1.0, 3.0]])
 out = relu(x)
-assert isinstance(out, Tensor) and out.shape == (2, 3), f"relu returns a Tensor of the input's shape, got {out!r}"
-assert out.dtype == np.float32, f"float32 in, float32 out; got {out.dtype}"
-np.testing.assert_allclose(np.asarray(out.data), [[0, 0, 0], [0.5, 1, 3]])
+expect_that(isinstance(out, Tensor), lambda v: v is True, "relu", "relu returns a Tensor")
+expect_equal(out.shape, (2, 3), "relu (output shape)")
+expect_equal(out.dtype, np.float32, "relu (float32 in, float32 out)")
+expect_equal(out.data, [[0, 0, 0], [0.5, 1, 3]], "relu")
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-relu-grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([-1.0, 0.0, 2.0, 3.0], requires_grad=True)
 relu(x).backward(np.array([1.0, 1.0, 1.0, 5.0], dtype=np.float32))
-assert isinstance(x.grad, Tensor) and x.grad.shape == (4,)
-np.testing.assert_allclose(np.asarray(x.grad.data), [0.0, 0.0, 1.0, 5.0], err_msg="the gradient passes where x > 0")
+expect_that(isinstance(x.grad, Tensor), lambda v: v is True, "relu backward", "x.grad is a Tensor")
+expect_equal(x.grad.data, [0.0, 0.0, 1.0, 5.0], "relu backward (the gradient passes where x > 0, 0 at x = 0)")
 rng = np.random.default_rng(0)
-assert gradcheck(relu, Tensor(rng.uniform(-2, 2, (3, 4)), dtype=np.float64, requires_grad=True))
+a = rng.uniform(-2, 2, (3, 4))
+g = rng.standard_normal((3, 4))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+relu(x).backward(g)
+expect_equal(x.grad.data, g * (a > 0), "relu backward (float64, random upstream gradient)", rtol=1e-12)
 
 # %% [markdown]
 # ## 2. Sigmoid, computed without overflow
@@ -126,24 +134,32 @@ def sigmoid(x):
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-sigmoid-values", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-x = Tensor([-3.0, -1.0, 0.0, 1.0, 3.0])
+x = Tensor([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
 out = sigmoid(x)
-assert isinstance(out, Tensor) and out.shape == (5,) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), 1 / (1 + np.exp(-np.array([-3.0, -1, 0, 1, 3]))), rtol=1e-6)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "sigmoid", "sigmoid returns a Tensor")
+expect_equal(out.shape, (7,), "sigmoid (output shape)")
+expect_equal(out.dtype, np.float32, "sigmoid (float32 in, float32 out)")
+expect_equal(out.data, 1 / (1 + np.exp(-np.array([-3.0, -1, -0.5, 0, 0.5, 1, 3]))), "sigmoid", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-sigmoid-stable", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 with np.errstate(over="raise", invalid="raise", divide="raise"):  # an overflow anywhere is an error here
     out = sigmoid(Tensor([-1e4, -100.0, 100.0, 1e4]))
-assert isinstance(out, Tensor) and out.shape == (4,)
-assert np.all(np.isfinite(np.asarray(out.data))), "sigmoid must stay finite for inputs of ±1e4"
-np.testing.assert_allclose(np.asarray(out.data), [0.0, 0.0, 1.0, 1.0], atol=1e-30)
+expect_equal(out.shape, (4,), "sigmoid (output shape)")
+expect_that(out.data, lambda v: bool(np.all(np.isfinite(v))), "sigmoid (inputs of ±1e4)",
+            "sigmoid must stay finite for inputs of ±1e4")
+expect_equal(out.data, [0.0, 0.0, 1.0, 1.0], "sigmoid (inputs of ±1e4)", atol=1e-30)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-sigmoid-grad", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([0.0], requires_grad=True)
 sigmoid(x).backward()
-np.testing.assert_allclose(np.asarray(x.grad.data), [0.25], err_msg="σ'(0) = 0.25")
+expect_equal(x.grad.data, [0.25], "sigmoid backward (σ'(0) = 0.25)")
 rng = np.random.default_rng(1)
-assert gradcheck(sigmoid, Tensor(rng.uniform(-4, 4, (3, 4)), dtype=np.float64, requires_grad=True))
+a = rng.uniform(-4, 4, (3, 4))
+g = rng.standard_normal((3, 4))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+sigmoid(x).backward(g)
+s = 1 / (1 + np.exp(-a))
+expect_equal(x.grad.data, g * s * (1 - s), "sigmoid backward (float64, random upstream gradient)", rtol=1e-9)
 
 # %% [markdown]
 # ## 3. Tanh
@@ -165,10 +181,16 @@ def tanh(x):
 # %% nbgrader={"grade": true, "grade_id": "03-activations-tanh-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([-1e4, -1.0, 0.0, 0.5, 1e4])
 out = tanh(x)
-assert isinstance(out, Tensor) and out.shape == (5,) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), np.tanh([-1e4, -1.0, 0.0, 0.5, 1e4]), rtol=1e-6)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "tanh", "tanh returns a Tensor")
+expect_equal(out.shape, (5,), "tanh (output shape)")
+expect_equal(out.dtype, np.float32, "tanh (float32 in, float32 out)")
+expect_equal(out.data, np.tanh([-1e4, -1.0, 0.0, 0.5, 1e4]), "tanh", rtol=1e-6)
 rng = np.random.default_rng(2)
-assert gradcheck(tanh, Tensor(rng.uniform(-3, 3, (2, 5)), dtype=np.float64, requires_grad=True))
+a = rng.uniform(-3, 3, (2, 5))
+g = rng.standard_normal((2, 5))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+tanh(x).backward(g)
+expect_equal(x.grad.data, g * (1 - np.tanh(a) ** 2), "tanh backward (float64, random upstream gradient)", rtol=1e-9)
 
 # %% [markdown]
 # ## 4. GELU, two ways
@@ -204,8 +226,9 @@ assert gradcheck(tanh, Tensor(rng.uniform(-3, 3, (2, 5)), dtype=np.float64, requ
 # `erfc` directly, so tiny tail probabilities keep their relative precision instead of being
 # rounded to 0 by `1 - ...`.
 
-# %% nbgrader={"grade": false, "grade_id": "03-activations-normal-cdf", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "03-activations-erfc", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the coefficients and the erfc that erf and normal_cdf use): importable, not part of the module's `__all__`
 # P(t) for erfc(z) ≈ t·exp(-z² + P(t)), t = 1/(1 + z/2), z ≥ 0; lowest power first.
 ERFC_COEFFS = (-1.2655121238854017, 1.000000180429518, 0.37498649538581036, 0.08373281331084104,
                -0.09212673646760451, -0.086118300063851, -0.440135408100113, 1.4571427351432655,
@@ -220,6 +243,8 @@ def erfc_nonneg(z):
         poly = poly * t + c
     return t * np.exp(-z * z + poly)
 
+# %% nbgrader={"grade": false, "grade_id": "03-activations-normal-cdf", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| export
 def erf(x):
     "The error function element-wise (numpy has none)."
     x = np.asarray(x)
@@ -269,29 +294,51 @@ def gelu(x, approximate="none"):
 # %% nbgrader={"grade": true, "grade_id": "03-activations-gelu-exact", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 vals = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
 out = gelu(Tensor(vals))
-assert isinstance(out, Tensor) and out.shape == (7,) and out.dtype == np.float32
-want = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in vals])
-np.testing.assert_allclose(np.asarray(out.data), want, rtol=1e-5, atol=1e-7)
-x = Tensor(np.random.default_rng(3).uniform(-3, 3, (3, 4)), dtype=np.float64, requires_grad=True)
-assert gradcheck(gelu, x)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "gelu", "gelu returns a Tensor")
+expect_equal(out.shape, (7,), "gelu (output shape)")
+expect_equal(out.dtype, np.float32, "gelu (float32 in, float32 out)")
+expect_equal(out.data, [v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in vals], "gelu (approximate='none')",
+             rtol=1e-5, atol=1e-7)
+rng = np.random.default_rng(3)
+a = rng.uniform(-3, 3, (3, 4))
+g = rng.standard_normal((3, 4))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+gelu(x).backward(g)
+cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in a.ravel()]).reshape(a.shape)
+expect_equal(x.grad.data, g * (cdf + a * np.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)),
+             "gelu backward (approximate='none', float64)", rtol=1e-7, atol=1e-9)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-gelu-tanh", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 out = gelu(Tensor(vals), approximate="tanh")
-assert isinstance(out, Tensor) and out.shape == (7,) and out.dtype == np.float32
-want_tanh = 0.5 * vals * (1 + np.tanh(math.sqrt(2 / math.pi) * (vals + 0.044715 * vals ** 3)))
-np.testing.assert_allclose(np.asarray(out.data), want_tanh, rtol=1e-5, atol=1e-7)
-assert np.max(np.abs(np.asarray(out.data) - want)) < 1e-3, "the two forms agree to about 1e-3"
-assert gradcheck(lambda x: gelu(x, approximate="tanh"), x)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "gelu (approximate='tanh')", "gelu returns a Tensor")
+expect_equal(out.shape, (7,), "gelu (approximate='tanh', output shape)")
+expect_equal(out.dtype, np.float32, "gelu (approximate='tanh', float32 in, float32 out)")
+expect_equal(out.data, 0.5 * vals * (1 + np.tanh(math.sqrt(2 / math.pi) * (vals + 0.044715 * vals ** 3))),
+             "gelu (approximate='tanh')", rtol=1e-5, atol=1e-7)
+expect_agree(out.data, gelu(Tensor(vals)).data, "gelu (the tanh and exact forms agree to about 1e-3)", rtol=0, atol=1e-3)
+rng = np.random.default_rng(33)
+a = rng.uniform(-3, 3, (3, 4))
+g = rng.standard_normal((3, 4))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+gelu(x, approximate="tanh").backward(g)
+k = math.sqrt(2 / math.pi)
+t = np.tanh(k * (a + 0.044715 * a ** 3))
+expect_equal(x.grad.data, g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a)),
+             "gelu backward (approximate='tanh', float64)", rtol=1e-9, atol=1e-12)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-gelu-stable", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-for form in ("none", "tanh"):
-    x = Tensor([-1e4, -30.0, 30.0, 1e4], requires_grad=True)
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = gelu(x, approximate=form)
-        out.backward(np.ones(4, dtype=np.float32))
-    assert isinstance(out, Tensor) and out.shape == (4,)
-    np.testing.assert_allclose(np.asarray(out.data), [0.0, 0.0, 30.0, 1e4], atol=1e-6, err_msg=form)
-    np.testing.assert_allclose(np.asarray(x.grad.data), [0.0, 0.0, 1.0, 1.0], atol=1e-6, err_msg=form)
+x = Tensor([-1e4, -30.0, 30.0, 1e4], requires_grad=True)
+with np.errstate(over="raise", invalid="raise", divide="raise"):
+    out = gelu(x, approximate="none")
+    out.backward(np.ones(4, dtype=np.float32))
+expect_equal(out.data, [0.0, 0.0, 30.0, 1e4], "gelu (approximate='none', inputs of ±30 and ±1e4)", atol=1e-6)
+expect_equal(x.grad.data, [0.0, 0.0, 1.0, 1.0], "gelu backward (approximate='none', inputs of ±30 and ±1e4)", atol=1e-6)
+x = Tensor([-1e4, -30.0, 30.0, 1e4], requires_grad=True)
+with np.errstate(over="raise", invalid="raise", divide="raise"):
+    out = gelu(x, approximate="tanh")
+    out.backward(np.ones(4, dtype=np.float32))
+expect_equal(out.data, [0.0, 0.0, 30.0, 1e4], "gelu (approximate='tanh', inputs of ±30 and ±1e4)", atol=1e-6)
+expect_equal(x.grad.data, [0.0, 0.0, 1.0, 1.0], "gelu backward (approximate='tanh', inputs of ±30 and ±1e4)", atol=1e-6)
 
 # %% [markdown]
 # ### The fast tanh form, as given code
@@ -443,49 +490,90 @@ def log_softmax(x, axis=-1):
 # %% nbgrader={"grade": true, "grade_id": "03-activations-softmax-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 logits = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32)
 out = softmax(Tensor(logits))
-assert isinstance(out, Tensor) and out.shape == (2, 3) and out.dtype == np.float32
-want = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-np.testing.assert_allclose(np.asarray(out.data), want, rtol=1e-6)
-np.testing.assert_allclose(np.asarray(out.data).sum(axis=-1), [1.0, 1.0], rtol=1e-6)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "softmax", "softmax returns a Tensor")
+expect_equal(out.shape, (2, 3), "softmax (output shape)")
+expect_equal(out.dtype, np.float32, "softmax (float32 in, float32 out)")
+expect_equal(out.data, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), "softmax", rtol=1e-6)
+expect_that(out.data, lambda v: np.allclose(v.sum(axis=-1), 1.0, rtol=1e-6, atol=0), "softmax",
+            "each row sums to 1")
 col = softmax(Tensor(logits), axis=0)
-assert isinstance(col, Tensor) and col.shape == (2, 3)
-np.testing.assert_allclose(np.asarray(col.data), np.exp(logits) / np.exp(logits).sum(axis=0), rtol=1e-6)
+expect_equal(col.shape, (2, 3), "softmax (axis=0, output shape)")
+expect_equal(col.data, np.exp(logits) / np.exp(logits).sum(axis=0), "softmax (axis=0)", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-log-softmax-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 out = log_softmax(Tensor(logits))
-assert isinstance(out, Tensor) and out.shape == (2, 3) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), np.log(want), rtol=1e-5, atol=1e-6)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "log_softmax", "log_softmax returns a Tensor")
+expect_equal(out.shape, (2, 3), "log_softmax (output shape)")
+expect_equal(out.dtype, np.float32, "log_softmax (float32 in, float32 out)")
+expect_equal(out.data, np.log(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)), "log_softmax",
+             rtol=1e-5, atol=1e-6)
 x3 = np.random.default_rng(4).standard_normal((2, 3, 4)).astype(np.float32)
 out = log_softmax(Tensor(x3), axis=1)
-assert isinstance(out, Tensor) and out.shape == (2, 3, 4)
-np.testing.assert_allclose(np.exp(np.asarray(out.data)).sum(axis=1), np.ones((2, 4)), rtol=1e-5)
+expect_equal(out.shape, (2, 3, 4), "log_softmax (axis=1, output shape)")
+expect_equal(out.data, x3 - np.log(np.exp(x3.astype(np.float64)).sum(axis=1, keepdims=True)), "log_softmax (axis=1)",
+             rtol=1e-5, atol=1e-6)
+expect_that(out.data, lambda v: np.allclose(np.exp(v).sum(axis=1), 1.0, rtol=1e-5, atol=0), "log_softmax (axis=1)",
+            "exp(log_softmax) sums to 1 along axis 1")
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-softmax-stable", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 big = Tensor([[1e4, -1e4, 0.0], [1e4, 1e4, 1e4], [-1e4, -1e4, -1e4]])
 with np.errstate(over="raise", invalid="raise", divide="raise"):
     s, ls = softmax(big), log_softmax(big)
-assert isinstance(s, Tensor) and s.shape == (3, 3) and isinstance(ls, Tensor) and ls.shape == (3, 3)
-assert np.all(np.isfinite(np.asarray(s.data))) and np.all(np.isfinite(np.asarray(ls.data))), "no inf or nan"
-np.testing.assert_allclose(np.asarray(s.data), [[1, 0, 0], [1 / 3] * 3, [1 / 3] * 3], rtol=1e-6, atol=1e-30)
-np.testing.assert_allclose(np.asarray(ls.data), [[0, -2e4, -1e4], [-np.log(3)] * 3, [-np.log(3)] * 3], rtol=1e-6)
+expect_equal(s.shape, (3, 3), "softmax (output shape)")
+expect_equal(ls.shape, (3, 3), "log_softmax (output shape)")
+expect_that(s.data, lambda v: bool(np.all(np.isfinite(v))), "softmax (logits of ±1e4)", "no inf or nan")
+expect_that(ls.data, lambda v: bool(np.all(np.isfinite(v))), "log_softmax (logits of ±1e4)", "no inf or nan")
+expect_equal(s.data, [[1, 0, 0], [1 / 3] * 3, [1 / 3] * 3], "softmax (logits of ±1e4)", rtol=1e-6, atol=1e-30)
+expect_equal(ls.data, [[0, -2e4, -1e4], [-np.log(3)] * 3, [-np.log(3)] * 3], "log_softmax (logits of ±1e4)", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-softmax-grads", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(5)
-x = Tensor(rng.standard_normal((3, 5)), dtype=np.float64, requires_grad=True)
-for fn in (softmax, log_softmax):
-    out = fn(x)
-    assert len(out._parents) == 1 and out._parents[0] is x, f"{fn.__name__} is one fused op on its input"
-    assert gradcheck(fn, x)
-    assert gradcheck(lambda t: fn(t, axis=0), x)
+a = rng.standard_normal((3, 5))
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+out = softmax(x)
+expect_that(len(out._parents) == 1 and out._parents[0] is x, lambda v: v is True, "softmax",
+            "softmax is one fused op whose only parent is its input")
+out = log_softmax(x)
+expect_that(len(out._parents) == 1 and out._parents[0] is x, lambda v: v is True, "log_softmax",
+            "log_softmax is one fused op whose only parent is its input")
+g = rng.standard_normal((3, 5))
+s1 = np.exp(a) / np.exp(a).sum(axis=-1, keepdims=True)
+s0 = np.exp(a) / np.exp(a).sum(axis=0, keepdims=True)
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+softmax(x).backward(g)
+expect_equal(x.grad.data, s1 * (g - (g * s1).sum(axis=-1, keepdims=True)), "softmax backward (axis=-1)", rtol=1e-9, atol=1e-12)
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+softmax(x, axis=0).backward(g)
+expect_equal(x.grad.data, s0 * (g - (g * s0).sum(axis=0, keepdims=True)), "softmax backward (axis=0)", rtol=1e-9, atol=1e-12)
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+log_softmax(x).backward(g)
+expect_equal(x.grad.data, g - s1 * g.sum(axis=-1, keepdims=True), "log_softmax backward (axis=-1)", rtol=1e-9, atol=1e-12)
+x = Tensor(a, dtype=np.float64, requires_grad=True)
+log_softmax(x, axis=0).backward(g)
+expect_equal(x.grad.data, g - s0 * g.sum(axis=0, keepdims=True), "log_softmax backward (axis=0)", rtol=1e-9, atol=1e-12)
 ### BEGIN HIDDEN TESTS
-y = Tensor(rng.standard_normal((2, 3, 4)) * 3, dtype=np.float64, requires_grad=True)
-for fn in (softmax, log_softmax):
-    assert gradcheck(lambda t: fn(t, axis=1), y)
-    assert gradcheck(lambda t: fn(t, axis=-1) * 2.0, y)
+b = rng.standard_normal((2, 3, 4)) * 3
+gb = rng.standard_normal((2, 3, 4))
+sb1 = np.exp(b) / np.exp(b).sum(axis=1, keepdims=True)
+sbl = np.exp(b) / np.exp(b).sum(axis=-1, keepdims=True)
+y = Tensor(b, dtype=np.float64, requires_grad=True)
+softmax(y, axis=1).backward(gb)
+expect_equal(y.grad.data, sb1 * (gb - (gb * sb1).sum(axis=1, keepdims=True)), "softmax backward (3-D, axis=1)", rtol=1e-9, atol=1e-12)
+y = Tensor(b, dtype=np.float64, requires_grad=True)
+(softmax(y, axis=-1) * 2.0).backward(gb)
+expect_equal(y.grad.data, 2 * sbl * (gb - (gb * sbl).sum(axis=-1, keepdims=True)),
+             "softmax backward (3-D, axis=-1, times 2)", rtol=1e-9, atol=1e-12)
+y = Tensor(b, dtype=np.float64, requires_grad=True)
+log_softmax(y, axis=1).backward(gb)
+expect_equal(y.grad.data, gb - sb1 * gb.sum(axis=1, keepdims=True), "log_softmax backward (3-D, axis=1)", rtol=1e-9, atol=1e-12)
+y = Tensor(b, dtype=np.float64, requires_grad=True)
+(log_softmax(y, axis=-1) * 2.0).backward(gb)
+expect_equal(y.grad.data, 2 * (gb - sbl * gb.sum(axis=-1, keepdims=True)),
+             "log_softmax backward (3-D, axis=-1, times 2)", rtol=1e-9, atol=1e-12)
 # a row of equal huge logits still gets a finite, correct gradient
 h = Tensor([[1e4, 1e4]], requires_grad=True)
 softmax(h).backward(np.array([[1.0, 0.0]], dtype=np.float32))
-np.testing.assert_allclose(np.asarray(h.grad.data), [[0.25, -0.25]], rtol=1e-6)
+expect_equal(h.grad.data, [[0.25, -0.25]], "softmax backward (equal logits of 1e4)", rtol=1e-6)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -581,16 +669,23 @@ class LogSoftmax(Activation):
         ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "03-activations-layers-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-x = Tensor(np.random.default_rng(6).standard_normal((4, 3)).astype(np.float32))
-cases = [(ReLU(), np.maximum(x.data, 0)), (Sigmoid(), 1 / (1 + np.exp(-x.data))), (Tanh(), np.tanh(x.data)),
-         (GELU(), np.asarray(gelu(x).data)), (GELU(approximate="tanh"), np.asarray(gelu(x, "tanh").data)),
-         (Softmax(axis=0), np.exp(x.data) / np.exp(x.data).sum(axis=0)),
-         (LogSoftmax(), x.data - np.log(np.exp(x.data).sum(axis=-1, keepdims=True)))]
-for layer, want in cases:
-    out = layer(x)
-    assert isinstance(out, Tensor) and out.shape == (4, 3), f"{layer!r} returns a Tensor of shape (4, 3)"
-    np.testing.assert_allclose(np.asarray(out.data), want, rtol=1e-5, atol=1e-6, err_msg=repr(layer))
-assert "tanh" in repr(GELU(approximate="tanh"))
+a = np.random.default_rng(6).standard_normal((4, 3)).astype(np.float32)
+x = Tensor(a)
+expect_equal(ReLU()(x).data, np.maximum(a, 0), "ReLU.forward", rtol=1e-5, atol=1e-6)
+expect_equal(Sigmoid()(x).data, 1 / (1 + np.exp(-a)), "Sigmoid.forward", rtol=1e-5, atol=1e-6)
+expect_equal(Tanh()(x).data, np.tanh(a), "Tanh.forward", rtol=1e-5, atol=1e-6)
+expect_equal(GELU()(x).data, a * 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in a.ravel()]).reshape(a.shape)),
+             "GELU.forward", rtol=1e-5, atol=1e-6)
+expect_agree(GELU()(x).data, gelu(x).data, "GELU.forward (the same as gelu)", rtol=1e-5, atol=1e-6)
+expect_equal(GELU(approximate="tanh")(x).data,
+             0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3))),
+             "GELU.forward (approximate='tanh')", rtol=1e-5, atol=1e-6)
+expect_agree(GELU(approximate="tanh")(x).data, gelu(x, "tanh").data, "GELU.forward (approximate='tanh', the same as gelu)",
+             rtol=1e-5, atol=1e-6)
+expect_equal(Softmax(axis=0)(x).data, np.exp(a) / np.exp(a).sum(axis=0), "Softmax.forward (axis=0)", rtol=1e-5, atol=1e-6)
+expect_equal(LogSoftmax()(x).data, a - np.log(np.exp(a).sum(axis=-1, keepdims=True)), "LogSoftmax.forward",
+             rtol=1e-5, atol=1e-6)
+expect_that(repr(GELU(approximate="tanh")), lambda v: "tanh" in v, "GELU.__init__", "GELU keeps its `approximate` option")
 
 # %% [markdown]
 # ## Reflection

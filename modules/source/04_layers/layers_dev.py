@@ -42,6 +42,9 @@ from fastcore.basics import patch
 
 from tinytorch.core.autograd import Tensor, gradcheck
 
+# %% nbgrader={"grade": false, "grade_id": "04-layers-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. Parameters
 #
@@ -66,12 +69,13 @@ class Parameter(Tensor):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-parameter-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 p = Parameter(np.ones((2, 3)))
-assert isinstance(p, Parameter) and isinstance(p, Tensor), "a Parameter is a Tensor"
-assert p.shape == (2, 3) and p.dtype == np.float32, f"float data becomes float32, got {p.dtype}"
-assert p.requires_grad, "a Parameter always requires a gradient"
-assert Parameter([1.0], dtype=np.float64).dtype == np.float64, "an explicit dtype is kept"
+expect_that(isinstance(p, Parameter) and isinstance(p, Tensor), lambda v: v is True, "Parameter.__init__", "a Parameter is a Tensor")
+expect_equal(p.shape, (2, 3), "Parameter.__init__ (shape)")
+expect_equal(p.dtype, np.float32, "Parameter.__init__ (float data becomes float32)")
+expect_equal(bool(p.requires_grad), True, "Parameter.__init__ (a Parameter always requires a gradient)")
+expect_equal(Parameter([1.0], dtype=np.float64).dtype, np.float64, "Parameter.__init__ (an explicit dtype is kept)")
 (p * 2).sum().backward()
-np.testing.assert_allclose(np.asarray(p.grad.data), np.full((2, 3), 2.0))
+expect_equal(p.grad.data, np.full((2, 3), 2.0), "Parameter.__init__ (the gradient of sum(2p))")
 
 # %% [markdown]
 # ## 2. Modules find their own parameters
@@ -172,14 +176,20 @@ class Toy(Module):
 
 toy = Toy()
 named = toy.named_parameters()
-assert isinstance(named, list) and [n for n, _ in named] == ["scale", "offset"], f"got {[n for n, _ in named]}"
-assert all(isinstance(p, Parameter) for _, p in named)
+expect_that(isinstance(named, list), lambda v: v is True, "Module.members / Module.named_parameters", "returns a list")
+expect_equal([n for n, _ in named], ["scale", "offset"], "Module.members / Module.named_parameters")
+expect_that(all(isinstance(p, Parameter) for _, p in named), lambda v: v is True, "Module.members / Module.named_parameters",
+            "returns (name, Parameter) pairs")
 params = toy.parameters()
-assert isinstance(params, list) and len(params) == 2 and params[0] is toy.scale and params[1] is toy.offset
-assert toy.children() == [], "Toy has no sub-modules"
+expect_that(isinstance(params, list), lambda v: v is True, "Module.parameters", "returns a list")
+expect_equal(len(params), 2, "Module.parameters")
+expect_that(params[0] is toy.scale and params[1] is toy.offset, lambda v: v is True, "Module.parameters",
+            "the Parameter objects themselves, in attribute order")
+expect_that(isinstance(toy.children(), list), lambda v: v is True, "Module.children", "returns a list")
+expect_equal(len(toy.children()), 0, "Module.children (Toy has no sub-modules)")
 out = toy(Tensor([1.0, 2.0, 3.0]))
-assert isinstance(out, Tensor) and out.shape == (3,), "calling a module runs forward"
-np.testing.assert_allclose(np.asarray(out.data), [1.0, 2.0, 3.0])
+expect_equal(out.shape, (3,), "Module.__call__ (calling a module runs forward)")
+expect_equal(out.data, [1.0, 2.0, 3.0], "Module.__call__ (calling a module runs forward)")
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-module-nested", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 class Net(Module):
@@ -189,13 +199,16 @@ class Net(Module):
         self.last = Parameter(np.zeros((5, 1)))
 
 net = Net()
-names = [n for n, _ in net.named_parameters()]
-assert names == ["first.scale", "first.offset", "blocks.0.scale", "blocks.0.offset",
-                 "blocks.1.scale", "blocks.1.offset", "last"], f"got {names}"
-shapes = [p.shape for p in net.parameters()]
-assert shapes == [(2,), (2,), (4,), (4,), (5,), (5,), (5, 1)], f"got {shapes}"
+expect_equal([n for n, _ in net.named_parameters()],
+             ["first.scale", "first.offset", "blocks.0.scale", "blocks.0.offset", "blocks.1.scale", "blocks.1.offset",
+              "last"], "Module.members / Module.named_parameters (nested modules, a list of modules)")
+expect_equal([p.shape for p in net.parameters()], [(2,), (2,), (4,), (4,), (5,), (5,), (5, 1)],
+             "Module.parameters (nested modules, a list of modules)")
 kids = net.children()
-assert isinstance(kids, list) and len(kids) == 3 and kids[0] is net.first and kids[2] is net.blocks[1]
+expect_that(isinstance(kids, list), lambda v: v is True, "Module.children", "returns a list")
+expect_equal(len(kids), 3, "Module.children (first, blocks.0, blocks.1)")
+expect_that(kids[0] is net.first and kids[1] is net.blocks[0] and kids[2] is net.blocks[1], lambda v: v is True,
+            "Module.children", "the sub-modules themselves, in attribute order")
 ### BEGIN HIDDEN TESTS
 class Tied(Module):
     def __init__(self):
@@ -205,9 +218,10 @@ class Tied(Module):
         self.pair = (Toy(1), "not a module")
 
 tied = Tied()
-tnames = [n for n, _ in tied.named_parameters()]
-assert tnames == ["a.scale", "a.offset", "b.offset", "pair.0.scale", "pair.0.offset"], f"got {tnames}"
-assert len(tied.parameters()) == 5 and len(tied.children()) == 3
+expect_equal([n for n, _ in tied.named_parameters()], ["a.scale", "a.offset", "b.offset", "pair.0.scale", "pair.0.offset"],
+             "Module.members / Module.named_parameters (a tied parameter is listed once; tuples)")
+expect_equal(len(tied.parameters()), 5, "Module.parameters (a tied parameter is listed once)")
+expect_equal(len(tied.children()), 3, "Module.children (tuples of modules)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -250,15 +264,19 @@ def zero_grad(self: Module):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-modes-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 net = Net()
-assert net.training and net.blocks[1].training, "modules start in training mode"
-assert net.eval() is net, "eval() returns the module"
-assert not net.training and not net.first.training and not net.blocks[0].training and not net.blocks[1].training
-net.train()
-assert net.training and net.blocks[1].training
+expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.blocks[1])], [True] * 4,
+             "Module.training (modules start in training mode)")
+expect_that(net.eval() is net, lambda v: v is True, "Module.eval", "eval() returns the module")
+expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.blocks[1])], [False] * 4,
+             "Module.train / Module.eval (eval sets evaluation mode on every sub-module)")
+expect_that(net.train() is net, lambda v: v is True, "Module.train", "train() returns the module")
+expect_equal([bool(m.training) for m in (net, net.first, net.blocks[0], net.blocks[1])], [True] * 4,
+             "Module.train (sets training mode on every sub-module)")
 (net.first(Tensor([1.0, 2.0])).sum() + net.last.sum()).backward()
-assert net.first.scale.grad is not None and net.last.grad is not None
+expect_equal([net.first.scale.grad is None, net.last.grad is None], [False, False],
+             "Module.zero_grad (before it, backward gave gradients)")
 net.zero_grad()
-assert all(p.grad is None for p in net.parameters()), "zero_grad clears every .grad"
+expect_equal([p.grad is None for p in net.parameters()], [True] * 7, "Module.zero_grad (clears every .grad)")
 
 # %% [markdown]
 # ## 4. Initialisation: keeping the signal alive
@@ -298,15 +316,24 @@ def he_normal(fan_in, fan_out, rng=None):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-init-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w = xavier_uniform(400, 200, np.random.default_rng(0))
-assert isinstance(w, np.ndarray) and w.shape == (400, 200) and w.dtype == np.float32
-a = np.sqrt(6 / 600)
-assert np.abs(w).max() <= a and np.abs(w).max() > 0.99 * a, "uniform on [-a, a]"
-np.testing.assert_allclose(w.var(), 2 / 600, rtol=0.05)
+expect_that(isinstance(w, np.ndarray), lambda v: v is True, "xavier_uniform", "returns a numpy array")
+expect_equal(w.shape, (400, 200), "xavier_uniform (shape (fan_in, fan_out))")
+expect_equal(w.dtype, np.float32, "xavier_uniform (float32)")
+# summaries of the 80,000 weights (the whole array would exceed a graded cell's output limit)
+expect_that(float(np.abs(w).max()), lambda v: np.sqrt(6 / 600) * 0.99 < v <= np.sqrt(6 / 600) * (1 + 1e-6), "xavier_uniform",
+            "uniform on [-a, a] with a = sqrt(6 / (fan_in + fan_out)): the largest |weight| is just below a")
+expect_that(float(w.var()), lambda v: abs(v - 2 / 600) <= 0.05 * 2 / 600, "xavier_uniform", "variance 2 / (fan_in + fan_out)")
 h = he_normal(500, 300, np.random.default_rng(0))
-assert isinstance(h, np.ndarray) and h.shape == (500, 300) and h.dtype == np.float32
-np.testing.assert_allclose(h.std(), np.sqrt(2 / 500), rtol=0.03)
-assert abs(h.mean()) < 0.003
-np.testing.assert_array_equal(he_normal(3, 4, np.random.default_rng(7)), he_normal(3, 4, np.random.default_rng(7)))
+expect_that(isinstance(h, np.ndarray), lambda v: v is True, "he_normal", "returns a numpy array")
+expect_equal(h.shape, (500, 300), "he_normal (shape (fan_in, fan_out))")
+expect_equal(h.dtype, np.float32, "he_normal (float32)")
+expect_that(float(h.std()), lambda v: abs(v - np.sqrt(2 / 500)) <= 0.03 * np.sqrt(2 / 500), "he_normal",
+            "standard deviation sqrt(2 / fan_in)")
+expect_that(float(h.mean()), lambda v: abs(v) < 0.003, "he_normal", "mean 0")
+expect_agree(he_normal(3, 4, np.random.default_rng(7)), he_normal(3, 4, np.random.default_rng(7)),
+             "he_normal (the same rng state gives the same weights)", rtol=0, atol=0)
+expect_agree(xavier_uniform(3, 4, np.random.default_rng(7)), xavier_uniform(3, 4, np.random.default_rng(7)),
+             "xavier_uniform (the same rng state gives the same weights)", rtol=0, atol=0)
 
 # %% [markdown]
 # ## 5. The Linear layer, as one fused operation
@@ -362,24 +389,58 @@ def linear(x, weight, bias=None):
 rng = np.random.default_rng(0)
 xa, wa, ba = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
 out = linear(Tensor(xa), Tensor(wa), Tensor(ba))
-assert isinstance(out, Tensor) and out.shape == (4, 2) and out.dtype == np.float32
-np.testing.assert_allclose(np.asarray(out.data), xa @ wa + ba, rtol=1e-5, atol=1e-6)
-out3 = linear(Tensor(rng.standard_normal((2, 5, 3))), Tensor(wa))
-assert out3.shape == (2, 5, 2), "leading dimensions pass through; no bias is allowed"
+expect_that(isinstance(out, Tensor), lambda v: v is True, "linear", "returns a Tensor")
+expect_equal(out.shape, (4, 2), "linear (output shape)")
+expect_equal(out.dtype, np.float32, "linear (float32 in, float32 out)")
+expect_equal(out.data, xa @ wa + ba, "linear", rtol=1e-5, atol=1e-6)
+x3a = rng.standard_normal((2, 5, 3))
+out3 = linear(Tensor(x3a), Tensor(wa))
+expect_equal(out3.shape, (2, 5, 2), "linear (leading dimensions pass through; no bias)")
+expect_equal(out3.data, x3a @ wa, "linear (a (2, 5, in) input, no bias)", rtol=1e-5, atol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-linear-op-grads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-x = Tensor(rng.standard_normal((4, 3)), dtype=np.float64, requires_grad=True)
-W = Tensor(rng.standard_normal((3, 2)), dtype=np.float64, requires_grad=True)
-b = Tensor(rng.standard_normal(2), dtype=np.float64, requires_grad=True)
-assert gradcheck(linear, x, W, b)
-x3 = Tensor(rng.standard_normal((2, 3, 3)), dtype=np.float64, requires_grad=True)
-assert gradcheck(linear, x3, W, b), "a (2, 3, in) input: W and b gradients sum over all rows"
-assert gradcheck(lambda x, W: linear(x, W), x, W)
+xa, Wa, ba = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
+g = rng.standard_normal((4, 2))
+x = Tensor(xa, dtype=np.float64, requires_grad=True)
+W = Tensor(Wa, dtype=np.float64, requires_grad=True)
+b = Tensor(ba, dtype=np.float64, requires_grad=True)
+linear(x, W, b).backward(g)
+expect_equal(x.grad.data, g @ Wa.T, "linear backward (input gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(W.grad.data, xa.T @ g, "linear backward (weight gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(b.grad.data, g.sum(axis=0), "linear backward (bias gradient)", rtol=1e-9, atol=1e-12)
+x3a = rng.standard_normal((2, 3, 3))
+g3 = rng.standard_normal((2, 3, 2))
+x3 = Tensor(x3a, dtype=np.float64, requires_grad=True)
+W = Tensor(Wa, dtype=np.float64, requires_grad=True)
+b = Tensor(ba, dtype=np.float64, requires_grad=True)
+linear(x3, W, b).backward(g3)
+expect_equal(x3.grad.data, g3 @ Wa.T, "linear backward (a (2, 3, in) input: input gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(W.grad.data, x3a.reshape(-1, 3).T @ g3.reshape(-1, 2),
+             "linear backward (a (2, 3, in) input: the weight gradient sums over all rows)", rtol=1e-9, atol=1e-12)
+expect_equal(b.grad.data, g3.sum(axis=(0, 1)), "linear backward (a (2, 3, in) input: the bias gradient sums over all rows)",
+             rtol=1e-9, atol=1e-12)
+x = Tensor(xa, dtype=np.float64, requires_grad=True)
+W = Tensor(Wa, dtype=np.float64, requires_grad=True)
+linear(x, W).backward(g)
+expect_equal(x.grad.data, g @ Wa.T, "linear backward (no bias: input gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(W.grad.data, xa.T @ g, "linear backward (no bias: weight gradient)", rtol=1e-9, atol=1e-12)
 ### BEGIN HIDDEN TESTS
-v = Tensor(rng.standard_normal(3), dtype=np.float64, requires_grad=True)
-assert gradcheck(linear, v, W, b), "a single (in,) vector"
-const = Tensor(rng.standard_normal((4, 3)), dtype=np.float64)
-assert gradcheck(linear, const, W, b), "an input that needs no gradient"
+va = rng.standard_normal(3)
+gv = rng.standard_normal(2)
+v = Tensor(va, dtype=np.float64, requires_grad=True)
+W = Tensor(Wa, dtype=np.float64, requires_grad=True)
+b = Tensor(ba, dtype=np.float64, requires_grad=True)
+linear(v, W, b).backward(gv)
+expect_equal(v.grad.data, Wa @ gv, "linear backward (a single (in,) vector: input gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(W.grad.data, np.outer(va, gv), "linear backward (a single (in,) vector: weight gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(b.grad.data, gv, "linear backward (a single (in,) vector: bias gradient)", rtol=1e-9, atol=1e-12)
+ca = rng.standard_normal((4, 3))
+const = Tensor(ca, dtype=np.float64)
+W = Tensor(Wa, dtype=np.float64, requires_grad=True)
+b = Tensor(ba, dtype=np.float64, requires_grad=True)
+linear(const, W, b).backward(g)
+expect_equal(W.grad.data, ca.T @ g, "linear backward (an input that needs no gradient: weight gradient)", rtol=1e-9, atol=1e-12)
+expect_equal(b.grad.data, g.sum(axis=0), "linear backward (an input that needs no gradient: bias gradient)", rtol=1e-9, atol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -419,23 +480,36 @@ class Linear(Module):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-linear-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 layer = Linear(3, 2, seed=0)
-assert isinstance(layer.weight, Parameter) and layer.weight.shape == (3, 2) and layer.weight.dtype == np.float32
-assert isinstance(layer.bias, Parameter) and layer.bias.shape == (2,)
-np.testing.assert_array_equal(np.asarray(layer.bias.data), [0.0, 0.0])
-assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
-np.testing.assert_array_equal(np.asarray(Linear(3, 2, seed=0).weight.data), np.asarray(layer.weight.data))
-assert not np.array_equal(np.asarray(Linear(3, 2, seed=1).weight.data), np.asarray(layer.weight.data))
+expect_that(isinstance(layer.weight, Parameter), lambda v: v is True, "Linear.__init__", "the weight is a Parameter")
+expect_equal(layer.weight.shape, (3, 2), "Linear.__init__ (weight shape (in_features, out_features))")
+expect_equal(layer.weight.dtype, np.float32, "Linear.__init__ (float32 weight)")
+expect_that(isinstance(layer.bias, Parameter), lambda v: v is True, "Linear.__init__", "the bias is a Parameter")
+expect_equal(layer.bias.shape, (2,), "Linear.__init__ (bias shape (out_features,))")
+expect_equal(layer.bias.data, [0.0, 0.0], "Linear.__init__ (the bias starts at zero)")
+expect_equal([n for n, _ in layer.named_parameters()], ["weight", "bias"], "Linear.__init__ (parameter names)")
+expect_agree(Linear(3, 2, seed=0).weight.data, layer.weight.data, "Linear.__init__ (the same seed gives the same weights)",
+             rtol=0, atol=0)
+expect_that((Linear(3, 2, seed=1).weight.data, layer.weight.data), lambda v: not np.array_equal(v[0], v[1]),
+            "Linear.__init__", "another seed gives other weights")
+W = np.array([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.5]], dtype=np.float32)
+layer.weight.data[...] = W
+layer.bias.data[...] = [0.1, -0.2]
 xs = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
 y = layer(Tensor(xs))
-assert isinstance(y, Tensor) and y.shape == (5, 2) and y.dtype == np.float32
-np.testing.assert_allclose(np.asarray(y.data), xs @ layer.weight.data + layer.bias.data, rtol=1e-5, atol=1e-6)
+expect_that(isinstance(y, Tensor), lambda v: v is True, "Linear.forward", "returns a Tensor")
+expect_equal(y.shape, (5, 2), "Linear.forward (output shape)")
+expect_equal(y.dtype, np.float32, "Linear.forward (float32 in, float32 out)")
+expect_equal(y.data, xs @ W + np.array([0.1, -0.2], dtype=np.float32), "Linear.forward", rtol=1e-5, atol=1e-6)
 nob = Linear(3, 2, bias=False, seed=0)
-assert nob.bias is None and len(nob.parameters()) == 1
+expect_equal(nob.bias is None, True, "Linear.__init__ (bias=False: no bias)")
+expect_equal(len(nob.parameters()), 1, "Linear.__init__ (bias=False: one parameter)")
 ### BEGIN HIDDEN TESTS
 big = Linear(1000, 500, init="he", seed=0)
-np.testing.assert_allclose(big.weight.data.std(), np.sqrt(2 / 1000), rtol=0.03)
+expect_that(float(big.weight.data.std()), lambda v: abs(v - np.sqrt(2 / 1000)) <= 0.03 * np.sqrt(2 / 1000), "Linear.__init__ (init='he')",
+            "He initialisation: standard deviation sqrt(2 / in_features)")
 wide = Linear(300, 300, seed=0)
-assert np.abs(wide.weight.data).max() <= np.sqrt(6 / 600)
+expect_that(float(np.abs(wide.weight.data).max()), lambda v: np.sqrt(6 / 600) * 0.99 < v <= np.sqrt(6 / 600) * (1 + 1e-6),
+            "Linear.__init__ (default init='xavier')", "Xavier initialisation: uniform on [-a, a], a = sqrt(6 / (in + out))")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -449,15 +523,18 @@ X = rng.standard_normal((64, 4)).astype(np.float32)
 W_true = rng.standard_normal((4, 2)).astype(np.float32)
 Y = X @ W_true + np.array([0.5, -1.0], dtype=np.float32)
 model = Linear(4, 2, seed=0)
+model.weight.data[...] = np.random.default_rng(7).uniform(-0.5, 0.5, (4, 2))  # an explicit start: the run is reproducible
+model.bias.data[...] = 0.0
 for step in range(200):
     loss = ((model(Tensor(X)) - Tensor(Y)) ** 2).mean()
     model.zero_grad()
     loss.backward()
     for p in model.parameters():
         p.data -= 0.1 * p.grad.data
-assert isinstance(loss, Tensor) and loss.item() < 1e-4, f"the loss should reach ~0, got {loss.item():.3g}"
-np.testing.assert_allclose(np.asarray(model.weight.data), W_true, atol=1e-2)
-np.testing.assert_allclose(np.asarray(model.bias.data), [0.5, -1.0], atol=1e-2)
+expect_that(isinstance(loss, Tensor), lambda v: v is True, "Linear (trained by gradient descent)", "the loss is a Tensor")
+expect_that(float(loss.data), lambda v: v < 1e-4, "Linear (trained by gradient descent)", "the loss should reach ~0")
+expect_equal(model.weight.data, W_true, "Linear (trained by gradient descent: the weight)", atol=1e-2)
+expect_equal(model.bias.data, [0.5, -1.0], "Linear (trained by gradient descent: the bias)", atol=1e-2)
 
 # %% [markdown]
 # ## 6. Sequential
@@ -496,14 +573,20 @@ class Sequential(Module):
 # %% nbgrader={"grade": true, "grade_id": "04-layers-sequential-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 relu = lambda t: t * (t.data > 0)  # a stand-in for module 03's ReLU: any callable is a stage
 mlp = Sequential(Linear(4, 8, init="he", seed=0), relu, Linear(8, 3, seed=1))
-assert [n for n, _ in mlp.named_parameters()] == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
-assert len(mlp) == 3 and mlp[0] is mlp.layers[0]
+expect_equal([n for n, _ in mlp.named_parameters()], ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"],
+             "Sequential.__init__ (the stages are found as layers.i)")
+expect_equal(len(mlp), 3, "Sequential.__init__ (three stages)")
+expect_that(mlp[0] is mlp.layers[0], lambda v: v is True, "Sequential.__init__", "the stages are kept in order in self.layers")
+wrng = np.random.default_rng(8)
+W0, b0 = wrng.standard_normal((4, 8)).astype(np.float32), wrng.standard_normal(8).astype(np.float32)
+W2, b2 = wrng.standard_normal((8, 3)).astype(np.float32), wrng.standard_normal(3).astype(np.float32)
+mlp[0].weight.data[...], mlp[0].bias.data[...] = W0, b0
+mlp[2].weight.data[...], mlp[2].bias.data[...] = W2, b2
 xs = np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32)
 out = mlp(Tensor(xs))
-assert isinstance(out, Tensor) and out.shape == (6, 3)
-l0, l2 = mlp[0], mlp[2]
-want = np.maximum(xs @ l0.weight.data + l0.bias.data, 0) @ l2.weight.data + l2.bias.data
-np.testing.assert_allclose(np.asarray(out.data), want, rtol=1e-5, atol=1e-6)
+expect_that(isinstance(out, Tensor), lambda v: v is True, "Sequential.forward", "returns a Tensor")
+expect_equal(out.shape, (6, 3), "Sequential.forward (output shape)")
+expect_equal(out.data, np.maximum(xs @ W0 + b0, 0) @ W2 + b2, "Sequential.forward", rtol=1e-5, atol=1e-5)
 
 # %% [markdown]
 # ## 7. Dropout
@@ -548,27 +631,33 @@ class Dropout(Module):
 drop = Dropout(0.25, seed=0)
 x = Tensor(np.ones((200, 500)), requires_grad=True)
 y = drop(x)
-assert isinstance(y, Tensor) and y.shape == (200, 500) and y.dtype == np.float32
-vals = np.asarray(y.data)
-np.testing.assert_allclose(np.unique(vals), [0.0, 1 / 0.75], rtol=1e-6, err_msg="kept units are scaled by 1/(1-p)")
-np.testing.assert_allclose((vals == 0).mean(), 0.25, atol=0.01)
-np.testing.assert_allclose(vals.mean(), 1.0, atol=0.01, err_msg="inverted dropout keeps the mean")
+expect_that(isinstance(y, Tensor), lambda v: v is True, "Dropout.forward", "returns a Tensor")
+expect_equal(y.shape, (200, 500), "Dropout.forward (output shape)")
+expect_equal(y.dtype, np.float32, "Dropout.forward (float32 in, float32 out)")
+# summaries of the 100,000 outputs (the whole array would exceed a graded cell's output limit)
+expect_that(np.unique(y.data), lambda v: v.shape == (2,) and np.allclose(v, [0.0, 1 / 0.75], rtol=1e-6),
+            "Dropout.forward", "dropped units are 0, kept units are scaled by 1/(1-p)")
+expect_that(float((y.data == 0).mean()), lambda v: abs(v - 0.25) <= 0.01, "Dropout.forward", "a fraction p of the units is dropped")
+expect_that(float(y.data.mean()), lambda v: abs(v - 1.0) <= 0.01, "Dropout.forward", "inverted dropout keeps the mean")
 y.sum().backward()
-np.testing.assert_allclose(np.asarray(x.grad.data), vals, err_msg="the gradient is the same mask")
+expect_agree(x.grad.data[:10], y.data[:10], "Dropout.forward (its backward: the gradient is the same mask, scaled)")
+expect_that(bool(np.array_equal(x.grad.data, y.data)), lambda v: v is True, "Dropout.forward (its backward)",
+            "the gradient is the same mask, scaled (everywhere)")
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-dropout-eval", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 drop = Dropout(0.5, seed=0)
-x = Tensor(np.random.default_rng(4).standard_normal((3, 4)))
-assert (np.asarray(drop(x).data) == 0).any(), "training mode drops"
+xa = np.random.default_rng(4).standard_normal((3, 4))
+x = Tensor(xa)
+expect_that(drop(x).data, lambda v: bool((v == 0).any()), "Dropout.forward (training mode)", "training mode drops units")
 drop.eval()
 y = drop(x)
-assert isinstance(y, Tensor) and y.shape == (3, 4)
-np.testing.assert_array_equal(np.asarray(y.data), np.asarray(x.data), err_msg="identity in eval mode")
+expect_equal(y.shape, (3, 4), "Dropout.forward (eval mode: output shape)")
+expect_equal(y.data, xa.astype(np.float32), "Dropout.forward (eval mode is the identity)", rtol=0, atol=0)
 ### BEGIN HIDDEN TESTS
-a = np.asarray(Dropout(0.5, seed=3)(x).data)
-np.testing.assert_array_equal(a, np.asarray(Dropout(0.5, seed=3)(x).data))
-np.testing.assert_array_equal(np.asarray(Dropout(0.0)(x).data), np.asarray(x.data))
-assert (np.asarray(Dropout(1.0)(x).data) == 0).all()
+expect_agree(Dropout(0.5, seed=3)(x).data, Dropout(0.5, seed=3)(x).data, "Dropout.forward (the same seed, the same mask)",
+             rtol=0, atol=0)
+expect_equal(Dropout(0.0)(x).data, xa.astype(np.float32), "Dropout.forward (p=0 is the identity)", rtol=0, atol=0)
+expect_equal(Dropout(1.0)(x).data, np.zeros((3, 4)), "Dropout.forward (p=1 drops everything)", rtol=0, atol=0)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -643,45 +732,62 @@ def load(self: Module, path):
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-state-dict-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 src = Sequential(Linear(3, 4, seed=0), Linear(4, 2, seed=1))
+wrng = np.random.default_rng(10)
+W0, b0 = wrng.standard_normal((3, 4)).astype(np.float32), wrng.standard_normal(4).astype(np.float32)
+W1, b1 = wrng.standard_normal((4, 2)).astype(np.float32), wrng.standard_normal(2).astype(np.float32)
+src[0].weight.data[...], src[0].bias.data[...] = W0, b0
+src[1].weight.data[...], src[1].bias.data[...] = W1, b1
 sd = src.state_dict()
-assert isinstance(sd, dict) and list(sd) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
-assert all(isinstance(v, np.ndarray) for v in sd.values()) and sd["layers.0.weight"].shape == (3, 4)
+expect_that(isinstance(sd, dict), lambda v: v is True, "Module.state_dict", "returns a dict")
+expect_equal(list(sd), ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"],
+             "Module.state_dict (the dotted parameter names, in order)")
+expect_equal(sd, {"layers.0.weight": W0, "layers.0.bias": b0, "layers.1.weight": W1, "layers.1.bias": b1},
+             "Module.state_dict (numpy arrays of the parameters)", rtol=0, atol=0)
 sd["layers.0.weight"][0, 0] = 123.0
-assert src[0].weight.data[0, 0] != 123.0, "state_dict holds copies"
+expect_equal(src[0].weight.data, W0, "Module.state_dict (holds copies: changing it leaves the model alone)", rtol=0, atol=0)
 dst = Sequential(Linear(3, 4, seed=5), Linear(4, 2, seed=6))
 w_obj = dst[0].weight
-assert dst.load_state_dict(src.state_dict()) is dst
-assert dst[0].weight is w_obj, "loading writes into the existing parameters"
-for (n, a), (_, b) in zip(src.named_parameters(), dst.named_parameters()):
-    np.testing.assert_array_equal(np.asarray(b.data), np.asarray(a.data), err_msg=n)
+expect_that(dst.load_state_dict(src.state_dict()) is dst, lambda v: v is True, "Module.load_state_dict", "returns the module")
+expect_that(dst[0].weight is w_obj, lambda v: v is True, "Module.load_state_dict", "loading writes into the existing parameters")
+expect_equal([dst[0].weight.data, dst[0].bias.data, dst[1].weight.data, dst[1].bias.data], [W0, b0, W1, b1],
+             "Module.load_state_dict (the loaded values)", rtol=0, atol=0)
+dst.load_state_dict({k: v.astype(np.float64) for k, v in src.state_dict().items()})
+expect_equal([p.dtype for p in dst.parameters()], [np.float32] * 4,
+             "Module.load_state_dict (float64 arrays are written into the float32 parameters, which stay float32)")
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-state-dict-errors", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 wrong = Sequential(Linear(3, 5, seed=0), Linear(5, 2, seed=1))
-before = wrong[0].weight.data.copy()
-try:
+wrong[0].weight.data[...] = 0.5
+with expect_raises(ValueError, "Module.load_state_dict (a shape that differs)", mentions=["layers.0.weight", "(3, 5)", "(3, 4)"]):
     wrong.load_state_dict(src.state_dict())
-except ValueError as err:
-    msg = str(err)
-    assert "layers.0.weight" in msg and "(3, 5)" in msg and "(3, 4)" in msg, f"name the parameter and both shapes: {msg}"
-else:
-    raise AssertionError("loading a (3, 4) weight into a (3, 5) parameter must raise ValueError")
-np.testing.assert_array_equal(wrong[0].weight.data, before)
-try:
+expect_equal(wrong[0].weight.data, np.full((3, 5), 0.5), "Module.load_state_dict (nothing changes when a shape differs)",
+             rtol=0, atol=0)
+half = Sequential(Linear(3, 4, seed=0), Linear(4, 3, seed=1))
+half[0].weight.data[...] = 0.5
+with expect_raises(ValueError, "Module.load_state_dict (a shape that differs)", mentions=["layers.1.weight", "(4, 3)", "(4, 2)"]):
+    half.load_state_dict(src.state_dict())
+expect_equal(half[0].weight.data, np.full((3, 4), 0.5),
+             "Module.load_state_dict (every shape is checked before anything is loaded)", rtol=0, atol=0)
+with expect_raises(KeyError, "Module.load_state_dict (a missing parameter)", mentions=["bias"]):
     Linear(3, 4).load_state_dict({"weight": np.zeros((3, 4))})
-except KeyError as err:
-    assert "bias" in str(err), "name the missing parameter"
-else:
-    raise AssertionError("a missing parameter must raise KeyError")
+part = Linear(3, 4, seed=0)
+part.load_state_dict({"weight": np.ones((3, 4)), "extra": np.zeros(2)}, strict=False)
+expect_equal(part.weight.data, np.ones((3, 4)), "Module.load_state_dict (strict=False loads the names that match)")
 
 # %% nbgrader={"grade": true, "grade_id": "04-layers-save-load-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import tempfile
 with tempfile.TemporaryDirectory() as tmp:
     written = src.save(Path(tmp) / "model")
-    assert isinstance(written, Path) and written.name == "model.npz" and written.is_file()
+    expect_that(isinstance(written, Path), lambda v: v is True, "Module.save", "returns the Path written")
+    expect_equal(written.name, "model.npz", "Module.save (the file has the .npz suffix)")
+    expect_equal(written.is_file(), True, "Module.save (the file exists)")
     copy = Sequential(Linear(3, 4, seed=9), Linear(4, 2, seed=9))
-    assert copy.load(Path(tmp) / "model.npz") is copy
-xs = Tensor(np.random.default_rng(5).standard_normal((2, 3)))
-np.testing.assert_allclose(np.asarray(copy(xs).data), np.asarray(src(xs).data), rtol=1e-6)
+    expect_that(copy.load(Path(tmp) / "model.npz") is copy, lambda v: v is True, "Module.load", "returns the module")
+xs = np.random.default_rng(5).standard_normal((2, 3)).astype(np.float32)
+expect_equal(copy(Tensor(xs)).data, (xs @ W0 + b0) @ W1 + b1, "Module.load (the loaded model computes what the saved one did)",
+             rtol=1e-5, atol=1e-6)
+expect_agree(copy(Tensor(xs)).data, src(Tensor(xs)).data, "Module.load (the loaded model computes what the saved one did)",
+             rtol=1e-6)
 
 # %% [markdown]
 # ## Reflection

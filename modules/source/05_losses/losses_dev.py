@@ -44,7 +44,12 @@ import numpy as np
 from tinytorch.core.activations import to_tensor  # `x` itself if a Tensor, else a Tensor holding it
 from tinytorch.core.autograd import Tensor, gradcheck
 
+# %% nbgrader={"grade": false, "grade_id": "05-losses-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
 
+# %% nbgrader={"grade": false, "grade_id": "05-losses-check-same-shape", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the shape check the losses share): importable, not part of the module's `__all__`
 def check_same_shape(name, pred, target):
     "Raise a ValueError naming both shapes unless `pred` and `target` have the same shape."
     if pred.shape != target.shape:
@@ -91,28 +96,31 @@ def mse_loss(pred, target):
 pred = Tensor([[1.0, 2.0], [3.0, 4.0]])
 target = Tensor([[1.0, 0.0], [0.0, 4.0]])
 loss = mse_loss(pred, target)
-assert isinstance(loss, Tensor) and loss.shape == (), f"a loss is a scalar Tensor (shape ()), got {loss!r}"
-assert loss.dtype == np.float32, f"float32 in, float32 out; got {loss.dtype}"
-np.testing.assert_allclose(np.asarray(loss.data), (4 + 9) / 4)
-try:
+expect_that(isinstance(loss, Tensor), lambda v: v is True, "mse_loss", "returns a Tensor")
+expect_equal(loss.shape, (), "mse_loss (a loss is a scalar Tensor, shape ())")
+expect_equal(loss.dtype, np.float32, "mse_loss (float32 in, float32 out)")
+expect_equal(loss.data, (4 + 9) / 4, "mse_loss")
+with expect_raises(ValueError, "mse_loss (predictions (4, 1) and targets (4,))", mentions=["(4, 1)", "(4,)"]):
     mse_loss(Tensor(np.zeros((4, 1))), Tensor(np.zeros(4)))
-except ValueError as err:
-    assert "(4, 1)" in str(err) and "(4,)" in str(err), f"the error names both shapes: {err}"
-else:
-    raise AssertionError("mse_loss of shapes (4, 1) and (4,) must raise ValueError")
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-mse-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 p = Tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
 mse_loss(p, Tensor([0.0, 2.0, 5.0, 4.0])).backward()
-assert isinstance(p.grad, Tensor) and p.grad.shape == (4,)
-np.testing.assert_allclose(np.asarray(p.grad.data), [0.5, 0.0, -1.0, 0.0], err_msg="2/N · (p - t)")
+expect_that(isinstance(p.grad, Tensor), lambda v: v is True, "mse_loss backward", "the prediction's .grad is a Tensor")
+expect_equal(p.grad.data, [0.5, 0.0, -1.0, 0.0], "mse_loss backward (2/N · (p - t))")
 rng = np.random.default_rng(0)
-a = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
-b = Tensor(rng.standard_normal((3, 4)), dtype=np.float64, requires_grad=True)
-assert gradcheck(mse_loss, a, b)
+pa, ta = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+a = Tensor(pa, dtype=np.float64, requires_grad=True)
+b = Tensor(ta, dtype=np.float64, requires_grad=True)
+loss = mse_loss(a, b)
+expect_equal(loss.data, np.mean((pa - ta) ** 2), "mse_loss (float64)", rtol=1e-12)
+loss.backward(np.array(0.7))
+expect_equal(a.grad.data, 0.7 * 2 / 12 * (pa - ta), "mse_loss backward (gradient of the predictions, float64)", rtol=1e-9, atol=1e-12)
+expect_that(b.grad is None, lambda v: v is False, "mse_loss backward", "a target that requires a gradient gets one")
+expect_equal(b.grad.data, -0.7 * 2 / 12 * (pa - ta), "mse_loss backward (gradient of the targets, float64)", rtol=1e-9, atol=1e-12)
 one = Tensor([3.0], requires_grad=True)
 mse_loss(one, Tensor([1.0])).backward()
-np.testing.assert_allclose(np.asarray(one.grad.data), [4.0], err_msg="mse_loss backward on one element: 2/1 · (3 - 1)")
+expect_equal(one.grad.data, [4.0], "mse_loss backward (one element: 2/1 · (3 - 1))")
 
 # %% [markdown]
 # ## 2. Cross-entropy from logits
@@ -159,8 +167,9 @@ np.testing.assert_allclose(np.asarray(one.grad.data), [4.0], err_msg="mse_loss b
 # the same formula as PyTorch's `cross_entropy(..., label_smoothing=ε)` (the max-shift
 # cancels in both brackets, so you may use the shifted logits `z` throughout).
 
-# %% nbgrader={"grade": false, "grade_id": "05-losses-cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "05-losses-class-targets", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the target checks of cross_entropy): importable, not part of the module's `__all__`
 def class_targets(logits, targets, ignore_index):
     "Targets as a flat int array (M,), checked against logits (..., C), and the mask of positions that count."
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
@@ -179,6 +188,8 @@ def class_targets(logits, targets, ignore_index):
                                                             is not None else ")"))
     return np.where(valid, y, 0), valid
 
+# %% nbgrader={"grade": false, "grade_id": "05-losses-cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0):
     "Mean over non-ignored positions of -log softmax(logits)[target]; logits (..., C), int targets (...)."
     logits = to_tensor(logits)
@@ -211,84 +222,105 @@ def cross_entropy(logits, targets, ignore_index=None, label_smoothing=0.0):
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-values", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.0], [1.0, 1.0, 1.0], [-1.0, 0.0, 3.0]], dtype=np.float32)
 labels = np.array([0, 1, 2, 0])
-log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+lp = logits - np.log(np.exp(logits.astype(np.float64)).sum(axis=1, keepdims=True))
 loss = cross_entropy(Tensor(logits), Tensor(labels))
-assert isinstance(loss, Tensor) and loss.shape == () and loss.dtype == np.float32
-np.testing.assert_allclose(np.asarray(loss.data), -log_probs[np.arange(4), labels].mean(), rtol=1e-6)
-np.testing.assert_allclose(np.asarray(cross_entropy(Tensor(logits), labels).data), np.asarray(loss.data),
-                           err_msg="targets may be a numpy array too")
+expect_that(isinstance(loss, Tensor), lambda v: v is True, "cross_entropy", "returns a Tensor")
+expect_equal(loss.shape, (), "cross_entropy (a loss is a scalar Tensor, shape ())")
+expect_equal(loss.dtype, np.float32, "cross_entropy (float32 in, float32 out)")
+expect_equal(loss.data, -lp[np.arange(4), labels].mean(), "cross_entropy", rtol=1e-6)
+expect_equal(cross_entropy(Tensor(logits), labels).data, -lp[np.arange(4), labels].mean(),
+             "cross_entropy (targets as a numpy array)", rtol=1e-6)
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(logits, requires_grad=True)
 loss = cross_entropy(x, labels)
-assert len(loss._parents) == 1 and loss._parents[0] is x, "cross_entropy is one fused op on the logits"
+expect_that(len(loss._parents) == 1 and loss._parents[0] is x, lambda v: v is True, "cross_entropy",
+            "cross_entropy is one fused op whose only parent is the logits")
 loss.backward()
-probs = np.exp(log_probs)
-assert isinstance(x.grad, Tensor) and x.grad.shape == (4, 3)
-np.testing.assert_allclose(np.asarray(x.grad.data), (probs - np.eye(3)[labels]) / 4, rtol=1e-5, atol=1e-7)
+sm = lambda a: np.exp(a - a.max(axis=-1, keepdims=True)) / np.exp(a - a.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)
+expect_that(isinstance(x.grad, Tensor), lambda v: v is True, "cross_entropy backward", "the logits' .grad is a Tensor")
+expect_equal(x.grad.data, (sm(logits.astype(np.float64)) - np.eye(3)[labels]) / 4,
+             "cross_entropy backward ((softmax - onehot) / N)", rtol=1e-5, atol=1e-7)
 rng = np.random.default_rng(1)
-x64 = Tensor(rng.standard_normal((5, 4)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda t: cross_entropy(t, np.array([3, 0, 1, 1, 2])), x64)
+a64 = rng.standard_normal((5, 4))
+x64 = Tensor(a64, dtype=np.float64, requires_grad=True)
+cross_entropy(x64, np.array([3, 0, 1, 1, 2])).backward(np.array(1.3))
+expect_equal(x64.grad.data, 1.3 * (sm(a64) - np.eye(4)[[3, 0, 1, 1, 2]]) / 5, "cross_entropy backward (float64)",
+             rtol=1e-9, atol=1e-12)
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-stable", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 big = Tensor([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0]], requires_grad=True)
 with np.errstate(over="raise", invalid="raise", divide="raise"):
     loss = cross_entropy(big, np.array([0, 1]))  # right with certainty, then wrong by 2e4
     loss.backward()
-assert isinstance(loss, Tensor) and loss.shape == ()
-np.testing.assert_allclose(np.asarray(loss.data), (0.0 + 2e4) / 2, rtol=1e-6)
-np.testing.assert_allclose(np.asarray(big.grad.data), [[0, 0, 0], [0.5, -0.5, 0]], atol=1e-7)
+expect_equal(loss.shape, (), "cross_entropy (logits of ±1e4: a scalar)")
+expect_equal(loss.data, (0.0 + 2e4) / 2, "cross_entropy (logits of ±1e4)", rtol=1e-6)
+expect_equal(big.grad.data, [[0, 0, 0], [0.5, -0.5, 0]], "cross_entropy backward (logits of ±1e4)", atol=1e-7)
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-shapes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 rng = np.random.default_rng(2)
 seq = rng.standard_normal((2, 3, 5)).astype(np.float32)   # (batch, time, classes)
 tokens = rng.integers(0, 5, size=(2, 3))
 loss = cross_entropy(Tensor(seq), tokens)
-assert isinstance(loss, Tensor) and loss.shape == ()
-flat = seq.reshape(6, 5)
-want = np.mean(np.log(np.exp(flat).sum(axis=1)) - flat[np.arange(6), tokens.reshape(-1)])
-np.testing.assert_allclose(np.asarray(loss.data), want, rtol=1e-5)
+expect_equal(loss.shape, (), "cross_entropy ((B, T, C) logits: a scalar)")
+flat = seq.reshape(6, 5).astype(np.float64)
+expect_equal(loss.data, np.mean(np.log(np.exp(flat).sum(axis=1)) - flat[np.arange(6), tokens.reshape(-1)]),
+             "cross_entropy ((B, T, C) logits, (B, T) targets)", rtol=1e-5)
 seq64 = Tensor(seq, dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda t: cross_entropy(t, tokens), seq64)
-for bad_targets, error in [(np.array([0, 1]), ValueError), (np.array([[0.0, 1.0, 2.0]] * 2), TypeError),
-                           (np.array([[0, 1, 5], [0, 0, 0]]), IndexError)]:
-    try:
-        cross_entropy(Tensor(seq), bad_targets)
-    except error:
-        pass
-    else:
-        raise AssertionError(f"targets {bad_targets.tolist()} must raise {error.__name__}")
+cross_entropy(seq64, tokens).backward(np.array(0.9))
+expect_equal(seq64.grad.data, (0.9 * (np.exp(flat) / np.exp(flat).sum(axis=1, keepdims=True) - np.eye(5)[tokens.reshape(-1)]) / 6
+                               ).reshape(2, 3, 5), "cross_entropy backward ((B, T, C) logits)", rtol=1e-9, atol=1e-12)
+with expect_raises(ValueError, "cross_entropy (targets of the wrong shape)"):
+    cross_entropy(Tensor(seq), np.array([0, 1]))
+with expect_raises(TypeError, "cross_entropy (float targets)"):
+    cross_entropy(Tensor(seq), np.array([[0.0, 1.0, 2.0]] * 2))
+with expect_raises(IndexError, "cross_entropy (a target out of range)"):
+    cross_entropy(Tensor(seq), np.array([[0, 1, 5], [0, 0, 0]]))
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-ignore", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor(logits, requires_grad=True)
 padded = np.array([0, -100, 2, -100])
 loss = cross_entropy(x, padded, ignore_index=-100)
-assert isinstance(loss, Tensor) and loss.shape == ()
-np.testing.assert_allclose(np.asarray(loss.data), -(log_probs[0, 0] + log_probs[2, 2]) / 2, rtol=1e-6,
-                           err_msg="the mean is over the 2 positions that are not ignored")
+expect_equal(loss.shape, (), "cross_entropy (ignore_index: a scalar)")
+lp = logits - np.log(np.exp(logits.astype(np.float64)).sum(axis=1, keepdims=True))
+expect_equal(loss.data, -(lp[0, 0] + lp[2, 2]) / 2, "cross_entropy (ignore_index: the mean is over the 2 positions that count)",
+             rtol=1e-6)
 loss.backward()
-grad = np.asarray(x.grad.data)
-np.testing.assert_allclose(grad[[1, 3]], 0.0, err_msg="ignored positions get no gradient")
-np.testing.assert_allclose(grad[[0, 2]], (probs[[0, 2]] - np.eye(3)[[0, 2]]) / 2, rtol=1e-5, atol=1e-7)
+expect_equal(x.grad.data, (np.exp(lp) - np.eye(3)[[0, 0, 2, 0]]) / 2 * np.array([[1], [0], [1], [0]]),
+             "cross_entropy backward (ignore_index: ignored positions get no gradient)", rtol=1e-5, atol=1e-7)
 ### BEGIN HIDDEN TESTS
 x = Tensor(logits, requires_grad=True)
 none_left = cross_entropy(x, np.full(4, 7), ignore_index=7)
-np.testing.assert_allclose(np.asarray(none_left.data), 0.0)
+expect_equal(none_left.data, 0.0, "cross_entropy (every position ignored: 0)")
 none_left.backward()
-np.testing.assert_allclose(np.asarray(x.grad.data), np.zeros((4, 3)))
-x64 = Tensor(rng.standard_normal((2, 4, 3)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda t: cross_entropy(t, np.array([[0, 2, 2, 1], [1, 1, 0, 2]]), ignore_index=1), x64)
+expect_equal(x.grad.data, np.zeros((4, 3)), "cross_entropy backward (every position ignored: zero gradient)")
+rng = np.random.default_rng(21)
+h64 = rng.standard_normal((2, 4, 3))
+x64 = Tensor(h64, dtype=np.float64, requires_grad=True)
+hy = np.array([[0, 2, 2, 1], [1, 1, 0, 2]])
+cross_entropy(x64, hy, ignore_index=1).backward(np.array(1.1))
+expect_equal(x64.grad.data, 1.1 * (np.exp(h64) / np.exp(h64).sum(axis=-1, keepdims=True) - np.eye(3)[hy]) * (hy != 1)[..., None] / 5,
+             "cross_entropy backward ((B, T, C) logits with ignore_index)", rtol=1e-9, atol=1e-12)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-ce-smoothing", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 eps = 0.1
+lp = logits - np.log(np.exp(logits.astype(np.float64)).sum(axis=1, keepdims=True))
 q = (1 - eps) * np.eye(3)[labels] + eps / 3
 loss = cross_entropy(Tensor(logits), labels, label_smoothing=eps)
-assert isinstance(loss, Tensor) and loss.shape == ()
-np.testing.assert_allclose(np.asarray(loss.data), -(q * log_probs).sum(axis=1).mean(), rtol=1e-5)
-x64 = Tensor(rng.standard_normal((4, 6)), dtype=np.float64, requires_grad=True)
-assert gradcheck(lambda t: cross_entropy(t, np.array([5, 0, 3, 3]), label_smoothing=0.2), x64)
-assert gradcheck(lambda t: cross_entropy(t, np.array([5, 0, -1, 3]), ignore_index=-1, label_smoothing=0.3), x64)
+expect_equal(loss.shape, (), "cross_entropy (label_smoothing: a scalar)")
+expect_equal(loss.data, -(q * lp).sum(axis=1).mean(), "cross_entropy (label_smoothing=0.1)", rtol=1e-5)
+rng = np.random.default_rng(22)
+s64 = rng.standard_normal((4, 6))
+s = np.exp(s64) / np.exp(s64).sum(axis=1, keepdims=True)
+x64 = Tensor(s64, dtype=np.float64, requires_grad=True)
+cross_entropy(x64, np.array([5, 0, 3, 3]), label_smoothing=0.2).backward(np.array(0.8))
+expect_equal(x64.grad.data, 0.8 * (s - (0.8 * np.eye(6)[[5, 0, 3, 3]] + 0.2 / 6)) / 4,
+             "cross_entropy backward (label_smoothing=0.2)", rtol=1e-9, atol=1e-12)
+x64 = Tensor(s64, dtype=np.float64, requires_grad=True)
+cross_entropy(x64, np.array([5, 0, -1, 3]), ignore_index=-1, label_smoothing=0.3).backward(np.array(0.8))
+expect_equal(x64.grad.data, 0.8 * (s - (0.7 * np.eye(6)[[5, 0, 0, 3]] + 0.3 / 6)) * np.array([[1], [1], [0], [1]]) / 3,
+             "cross_entropy backward (label_smoothing=0.3 with ignore_index)", rtol=1e-9, atol=1e-12)
 
 # %% [markdown]
 # ### Fused or composed?
@@ -363,31 +395,42 @@ def binary_cross_entropy_with_logits(logits, targets):
 z = np.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 0.2]], dtype=np.float32)
 t = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.3]], dtype=np.float32)
 p = 1 / (1 + np.exp(-z.astype(np.float64)))
-want = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()
 loss = binary_cross_entropy_with_logits(Tensor(z), Tensor(t))
-assert isinstance(loss, Tensor) and loss.shape == () and loss.dtype == np.float32
-np.testing.assert_allclose(np.asarray(loss.data), want, rtol=1e-5)
+expect_that(isinstance(loss, Tensor), lambda v: v is True, "binary_cross_entropy_with_logits", "returns a Tensor")
+expect_equal(loss.shape, (), "binary_cross_entropy_with_logits (a loss is a scalar Tensor, shape ())")
+expect_equal(loss.dtype, np.float32, "binary_cross_entropy_with_logits (float32 in, float32 out)")
+expect_equal(loss.data, -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(), "binary_cross_entropy_with_logits", rtol=1e-5)
 x = Tensor(z, requires_grad=True)
 binary_cross_entropy_with_logits(x, t).backward()
-assert isinstance(x.grad, Tensor) and x.grad.shape == (2, 3)
-np.testing.assert_allclose(np.asarray(x.grad.data), (p - t) / 6, rtol=1e-5, atol=1e-7)
+expect_that(isinstance(x.grad, Tensor), lambda v: v is True, "binary_cross_entropy_with_logits backward",
+            "the logits' .grad is a Tensor")
+expect_equal(x.grad.data, (p - t) / 6, "binary_cross_entropy_with_logits backward ((sigmoid(x) - t) / N)", rtol=1e-5, atol=1e-7)
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-bce-stable-grad", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x = Tensor([1e4, -1e4, 1e4, -1e4, 30.0], requires_grad=True)
 with np.errstate(over="raise", invalid="raise", divide="raise"):
     loss = binary_cross_entropy_with_logits(x, Tensor([1.0, 0.0, 0.0, 1.0, 0.0]))
     loss.backward()
-assert isinstance(loss, Tensor) and loss.shape == ()
-np.testing.assert_allclose(np.asarray(loss.data), (0 + 0 + 1e4 + 1e4 + 30) / 5, rtol=1e-6)
-np.testing.assert_allclose(np.asarray(x.grad.data), np.array([0, 0, 1, -1, 1]) / 5, atol=1e-7)
+expect_equal(loss.shape, (), "binary_cross_entropy_with_logits (logits of ±1e4: a scalar)")
+expect_equal(loss.data, (0 + 0 + 1e4 + 1e4 + 30) / 5, "binary_cross_entropy_with_logits (logits of ±1e4)", rtol=1e-6)
+expect_equal(x.grad.data, np.array([0, 0, 1, -1, 1]) / 5, "binary_cross_entropy_with_logits backward (logits of ±1e4)",
+             atol=1e-7)
 rng = np.random.default_rng(3)
-a = Tensor(rng.standard_normal((3, 4)) * 3, dtype=np.float64, requires_grad=True)
-b = Tensor(rng.uniform(0, 1, (3, 4)), dtype=np.float64, requires_grad=True)
-assert gradcheck(binary_cross_entropy_with_logits, a, b)
+za, ta = rng.standard_normal((3, 4)) * 3, rng.uniform(0, 1, (3, 4))
+a = Tensor(za, dtype=np.float64, requires_grad=True)
+b = Tensor(ta, dtype=np.float64, requires_grad=True)
+loss = binary_cross_entropy_with_logits(a, b)
+expect_equal(loss.data, np.mean(np.logaddexp(0, za) - ta * za), "binary_cross_entropy_with_logits (float64)", rtol=1e-12)
+loss.backward(np.array(0.6))
+expect_equal(a.grad.data, 0.6 * (1 / (1 + np.exp(-za)) - ta) / 12,
+             "binary_cross_entropy_with_logits backward (gradient of the logits, float64)", rtol=1e-9, atol=1e-12)
+expect_that(b.grad is None, lambda v: v is False, "binary_cross_entropy_with_logits backward",
+            "a target that requires a gradient gets one")
+expect_equal(b.grad.data, -0.6 * za / 12, "binary_cross_entropy_with_logits backward (gradient of the targets, float64)",
+             rtol=1e-9, atol=1e-12)
 one = Tensor([0.0], requires_grad=True)
 binary_cross_entropy_with_logits(one, Tensor([1.0])).backward()
-np.testing.assert_allclose(np.asarray(one.grad.data), [-0.5],
-                           err_msg="binary_cross_entropy_with_logits backward on one element: sigmoid(0) - 1")
+expect_equal(one.grad.data, [-0.5], "binary_cross_entropy_with_logits backward (one element: sigmoid(0) - 1)")
 
 # %% [markdown]
 # ## 4. Loss objects
@@ -429,16 +472,27 @@ class BCEWithLogitsLoss(Loss):
         ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "05-losses-classes-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-pairs = [(MSELoss()(Tensor(z), Tensor(t)), mse_loss(Tensor(z), Tensor(t))),
-         (BCEWithLogitsLoss()(Tensor(z), Tensor(t)), binary_cross_entropy_with_logits(Tensor(z), Tensor(t))),
-         (CrossEntropyLoss()(Tensor(logits), labels), cross_entropy(Tensor(logits), labels)),
-         (CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)(Tensor(logits), padded),
-          cross_entropy(Tensor(logits), padded, ignore_index=-100, label_smoothing=0.1))]
-for got, want in pairs:
-    assert isinstance(got, Tensor) and got.shape == ()
-    np.testing.assert_allclose(np.asarray(got.data), np.asarray(want.data))
-np.testing.assert_allclose(np.asarray(pairs[2][0].data), -log_probs[np.arange(4), labels].mean(), rtol=1e-6)
-assert CrossEntropyLoss(label_smoothing=0.1).label_smoothing == 0.1
+lp = logits - np.log(np.exp(logits.astype(np.float64)).sum(axis=1, keepdims=True))
+got = MSELoss()(Tensor(z), Tensor(t))
+expect_equal(got.shape, (), "MSELoss.forward (a scalar)")
+expect_equal(got.data, np.mean((z.astype(np.float64) - t) ** 2), "MSELoss.forward", rtol=1e-6)
+expect_agree(got.data, mse_loss(Tensor(z), Tensor(t)).data, "MSELoss.forward (the same as mse_loss)")
+got = BCEWithLogitsLoss()(Tensor(z), Tensor(t))
+expect_equal(got.shape, (), "BCEWithLogitsLoss.forward (a scalar)")
+expect_equal(got.data, np.mean(np.logaddexp(0, z.astype(np.float64)) - t * z), "BCEWithLogitsLoss.forward", rtol=1e-5)
+expect_agree(got.data, binary_cross_entropy_with_logits(Tensor(z), Tensor(t)).data,
+             "BCEWithLogitsLoss.forward (the same as binary_cross_entropy_with_logits)")
+got = CrossEntropyLoss()(Tensor(logits), labels)
+expect_equal(got.shape, (), "CrossEntropyLoss.forward (a scalar)")
+expect_equal(got.data, -lp[np.arange(4), labels].mean(), "CrossEntropyLoss.forward", rtol=1e-6)
+expect_agree(got.data, cross_entropy(Tensor(logits), labels).data, "CrossEntropyLoss.forward (the same as cross_entropy)")
+got = CrossEntropyLoss(ignore_index=-100, label_smoothing=0.1)(Tensor(logits), padded)
+expect_equal(got.shape, (), "CrossEntropyLoss.forward (ignore_index and label_smoothing: a scalar)")
+expect_equal(got.data, -np.mean([0.9 * lp[0, 0] + 0.1 * lp[0].mean(), 0.9 * lp[2, 2] + 0.1 * lp[2].mean()]),
+             "CrossEntropyLoss.forward (ignore_index=-100, label_smoothing=0.1)", rtol=1e-5)
+expect_agree(got.data, cross_entropy(Tensor(logits), padded, ignore_index=-100, label_smoothing=0.1).data,
+             "CrossEntropyLoss.forward (ignore_index and label_smoothing, the same as cross_entropy)")
+expect_equal(CrossEntropyLoss(label_smoothing=0.1).label_smoothing, 0.1, "CrossEntropyLoss.__init__ (keeps label_smoothing)")
 
 # %% [markdown]
 # ## Reflection
