@@ -1018,6 +1018,20 @@ expect_equal([r["linear_flops"] for r in rows], [4 * (2 * 2 * T * 64 * 64 + 2 * 
              "attention_scaling (the projections' FLOPs grow linearly)")
 expect_that([(r["scores_time"], r["linear_time"]) for r in rows], lambda v: all(s > 0 and l > 0 for s, l in v),
             "attention_scaling (times)", "the scores matmul's and the projections' times are measured")
+
+class ScoresProbe:
+    "Not attention: (B, T, T) scores from a 3-D matmul, then a matmul of another shape and FLOP count."
+    def __init__(self):
+        self.q = Linear(8, 8, seed=0)
+    def attention(self, x):
+        B, T, D = x.shape
+        scores = self.q(x) @ x.transpose(0, 2, 1)                   # (B, T, T): 2*B*T*T*D FLOPs
+        return scores.reshape(B * T, T) @ Tensor(np.ones((T, 3)))   # (B*T, 3): 2*B*T*T*3 FLOPs
+
+probe_rows = attention_scaling(ScoresProbe(), [4, 6], batch=2, repeats=1)
+expect_equal([(r["T"], r["scores_flops"], r["linear_flops"]) for r in probe_rows],
+             [(4, 2 * 2 * 4 * 4 * 8, 2 * 2 * 4 * 8 * 8 + 2 * 4 * 8), (6, 2 * 2 * 6 * 6 * 8, 2 * 2 * 6 * 8 * 8 + 2 * 6 * 8)],
+             "attention_scaling (the scores are the matmul whose output ends in (T, T), whatever its rank)")
 ### BEGIN HIDDEN TESTS
 one = attention_scaling(small, [48], batch=1, repeats=1)
 expect_equal([len(one), one[0]["scores_flops"], one[0]["linear_flops"]],
