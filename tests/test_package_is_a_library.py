@@ -58,8 +58,9 @@ INTERNAL = {
     "tinytorch.core.dataloader": ["as_array", "generators", "fetch_hint", "IDX_TYPES", "MNIST_FILES", "find_file",
                                   "CIFAR10_FILES"],
     "tinytorch.core.profiling": ["ELEMENTWISE", "REDUCTIONS", "MOVEMENT", "PER_ELEMENT", "RENAMES", "clean_name",
-                                 "flop_key"],
-    "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version"],
+                                 "flop_key", "COLUMNS"],
+    "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version",
+                                    "MAX_NUMBER", "KIND_BENCH", "KIND_COMPARE", "fmt_time"],
     "tinytorch.models.tinygpt": ["RESIDUAL_OUTPUTS", "init_gpt_weights", "cache_length"],
 }
 
