@@ -565,6 +565,9 @@ expect_that((env["cpus_available"], os.cpu_count()), lambda v: 1 <= v[0] <= v[1]
 others = {k: os.environ[k] for k in THREAD_VARS if k in os.environ and k != "OMP_NUM_THREADS"}
 expect_agree(env["thread_env"], dict(others, OMP_NUM_THREADS="2"), "environment (thread variables that are set are recorded)")
 expect_agree(env_unset["thread_env"], others, "environment (unset thread variables are left out)")
+with mock.patch.object(os, "sched_getaffinity", lambda pid: {0} if pid == 0 else {0, 1, 2}, create=True):
+    expect_equal(environment()["cpus_available"], 1,
+                 "environment (cpus_available counts os.sched_getaffinity(0): the CPUs this process may run on)")
 expect_agree([env["blas"], env["threadpools"], env["tinytorch"]], [blas_info(), threadpools(), package_version("tinytorch")],
              "environment (BLAS, thread pools and tinytorch's version, from the given helpers)")
 expect_that(env["blas"], lambda v: type(v) is dict and len(v) > 0, "environment (blas)", "numpy's BLAS is described")
@@ -709,11 +712,13 @@ expect_equal(d.table().splitlines()[2:4],
              "report_table (median, quartiles, IQR, min, max, calls, ratio and the paired ratios' quartiles)")
 given = Comparison({"base": BenchResult("base", [2e-3, 4e-3, 3e-3, 1e-3], 10),
                     "candidate with a long name": BenchResult("candidate with a long name", [1e-3, 1e-3, 6e-3, 2e-3], 20),
-                    "tiny": BenchResult("tiny", [1e-6, 2e-6, 8e-9, 1.2e-6], 1000)}, "base")
-expect_equal(given.table().splitlines()[2:5],
+                    "tiny": BenchResult("tiny", [1e-6, 2e-6, 8e-9, 1.2e-6], 1000),
+                    "spread": BenchResult("spread", [2e-3, 8e-3, 9e-3, 4e-3], 3)}, "base")
+expect_equal(given.table().splitlines()[2:6],
              ['base                    2.5 ms   1.75 ms   3.25 ms    1.5 ms      1 ms      4 ms        10x4     1.00     (baseline)',
               'candidate with a lo     1.5 ms      1 ms      3 ms      2 ms      1 ms      6 ms        20x4     0.60      0.44-2.00',
-              'tiny                    1.1 µs    752 ns    1.4 µs    648 ns      8 ns      2 µs      1000x4     0.00      0.00-0.00'],
+              'tiny                    1.1 µs    752 ns    1.4 µs    648 ns      8 ns      2 µs      1000x4     0.00      0.00-0.00',
+              'spread                    6 ms    3.5 ms   8.25 ms   4.75 ms      2 ms      9 ms         3x4     2.40      1.75-3.25'],
              "report_table (given results: names cut to 19 characters, times with fmt_time, calls as number x samples)")
 expect_equal(report_table([given["base"], given["tiny"]]).splitlines()[2:],
              ['base                    2.5 ms   1.75 ms   3.25 ms    1.5 ms      1 ms      4 ms        10x4',
