@@ -248,6 +248,15 @@ def find_ops(namespace=None):
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-find-ops-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import tinytorch.core.activations as activations_module
+expect_equal([makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__), makes_nodes((lambda x: x + 1).__code__)],
+             [True, False], "makes_nodes (a function that mentions from_op, one that does not)")
+
+def outer_op(x):
+    def inner():
+        return Tensor.from_op(x, (), None)
+    return inner()
+
+expect_equal(makes_nodes(outer_op.__code__), True, "makes_nodes (from_op in a function defined inside)")
 ops = find_ops()
 expect_equal(type(ops).__name__, "list", "find_ops (returns a list)")
 expect_equal(sorted({(type(o).__name__, len(o)) for o in ops}), [("tuple", 4)],
@@ -261,13 +270,6 @@ expect_equal([name for owner, attr, fn, name in ops if owner is activations_modu
              "find_ops (module-level functions are ops too)")
 expect_equal([(getattr(owner, "__name__", "?"), attr) for owner, attr, fn, _ in ops if fn is not getattr(owner, attr)],
              [], "find_ops (each entry's function is the object found at owner.attr)")
-expect_equal([makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__), makes_nodes((lambda x: x + 1).__code__)],
-             [True, False], "makes_nodes (a function that mentions from_op, one that does not)")
-
-def outer_op(x):
-    def inner():
-        return Tensor.from_op(x, (), None)
-    return inner()
 
 class ScratchLayer:
     def forward(self, x):
@@ -275,7 +277,6 @@ class ScratchLayer:
     def describe(self):
         return "no node here"
 
-expect_equal(makes_nodes(outer_op.__code__), True, "makes_nodes (from_op in a function defined inside)")
 scratch = {"__name__": ScratchLayer.__module__, "my_op": outer_op, "ScratchLayer": ScratchLayer, "Tensor": Tensor,
            "helper": lambda x: x, "number": 3}
 found = find_ops(scratch)
@@ -529,7 +530,8 @@ expect_equal([type(C).__name__, C.shape], ["Tensor", (8, 4)], "Profiler._timed (
 expect_agree(np.asarray(C.data), A.data @ B.data, "Profiler._timed (a wrapped op returns its result)", rtol=1e-5)
 mm = prof["matmul"]
 expect_equal(type(mm).__name__, "OpStats", "Profiler (prof[name] is the op's OpStats)")
-expect_equal([mm.calls, mm.untimed, mm.bwd_calls], [1, 0, 0], "Profiler._timed (one timed forward call of matmul)")
+expect_equal([mm.calls, mm.untimed, mm.bwd_calls], [1, 0, 0],
+             "Profiler.__enter__, Profiler._timed and the from_op hook (matmul wrapped and timed: 1 call, 0 untimed)")
 expect_equal(mm.flops, 2 * 8 * 16 * 4, "Profiler._hook (the from_op hook adds the node's op_flops: 2*m*k*n)")
 expect_equal([mm.bytes_in, mm.bytes_out], [(8 * 16 + 16 * 4) * 4, 8 * 4 * 4],
              "Profiler._hook (the from_op hook adds the bytes of the inputs and of the output; float32: 4 bytes)")
@@ -550,7 +552,7 @@ with Profiler() as prof:
 expect_equal([prof["matmul"].calls, prof["mul"].calls, prof["sum"].calls], [3, 3, 3],
              "Profiler._timed (one forward call per op per step)")
 expect_equal([prof["matmul"].bwd_calls, prof["mul"].bwd_calls, prof["sum"].bwd_calls], [3, 3, 3],
-             "Profiler._timed_backward (each recorded node's backward ran once per step)")
+             "Profiler._timed_backward and the from_op hook (each recorded node's backward is wrapped, and ran once per step)")
 expect_that([prof[n].bwd_time for n in ("matmul", "mul", "sum")], lambda v: all(t > 0 for t in v),
             "Profiler._timed_backward", "the backward time of each op is measured")
 expect_that((sum(s.time for s in prof.stats.values()), prof.wall_time), lambda v: 0 < v[0] <= v[1],
@@ -685,11 +687,12 @@ two = [e for e in prof.events if e["name"] == "two_nodes"]
 expect_equal([(e["in_shapes"], e["out_shape"], e["flops"]) for e in two], [([(3, 4)], (3, 4), 12)] * 2,
              "Profiler._hook (the from_op hook records one event per node)")
 expect_equal([e["fwd_time"] is None for e in two], [False, True],
-             "Profiler._timed (a call's self time goes to the event of its first node)")
+             "Profiler._timed and the from_op hook (a call's self time goes to the event of its first node)")
 expect_agree(two[0]["fwd_time"], prof["two_nodes"].fwd_time, "Profiler._timed (the first event's fwd_time is the call's self time)",
              rtol=1e-9, atol=1e-12)
-expect_that([e["bwd_time"] for e in two], lambda v: all(t > 0 for t in v), "Profiler._timed_backward (an event's bwd_time)",
-            "each node's backward time is added to its own event")
+expect_that([e["bwd_time"] for e in two], lambda v: all(t > 0 for t in v),
+            "Profiler._timed_backward and the from_op hook's event (bwd_time)",
+            "each node's backward time is added to its own event, which starts at 0.0")
 expect_equal([prof["two_nodes"].calls, prof["two_nodes"].bwd_calls, prof["two_nodes"].flops], [1, 2, 24],
              "Profiler._hook (one call, two nodes: two backward calls, the FLOPs of both)")
 
@@ -945,7 +948,7 @@ expect_agree(sum(e["fwd_time"] for e in attn), prof["matmul"].fwd_time,
 expect_that([e["bwd_time"] for e in attn], lambda v: all(t > 0 for t in v),
             "Profiler._timed_backward (an event's bwd_time)", "each matmul event gets its backward time")
 expect_agree(sum(e["bwd_time"] for e in attn), prof["matmul"].bwd_time,
-             "Profiler._timed_backward (an event's bwd_time is its node's backward time)", rtol=1e-9, atol=1e-12)
+             "Profiler._timed_backward and the from_op hook's event (bwd_time starts at 0.0, adds the node's backward time)", rtol=1e-9, atol=1e-12)
 expect_equal([prof["softmax"].flops, prof["softmax"].bytes_out], [5 * B_ * 4 * T_ * T_, B_ * 4 * T_ * T_ * 4],
              "Profiler._hook (the from_op hook: softmax FLOPs and bytes written)")
 expect_agree(sum(e["flops"] for e in prof.events), sum(s.flops for s in prof.stats.values()),
