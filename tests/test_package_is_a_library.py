@@ -64,8 +64,9 @@ INTERNAL = {
     "tinytorch.core.attention": ["mask_data", "softmax_rows", "softmax_rows_backward", "swap", "attention_forward",
                                  "attention_backward", "dropout_keep", "combine_masks"],
     "tinytorch.core.profiling": ["ELEMENTWISE", "REDUCTIONS", "MOVEMENT", "PER_ELEMENT", "RENAMES", "clean_name",
-                                 "flop_key"],
-    "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version"],
+                                 "flop_key", "COLUMNS"],
+    "tinytorch.core.benchmarking": ["THREAD_VARS", "blas_info", "threadpools", "cpu_model", "package_version",
+                                    "MAX_NUMBER", "KIND_BENCH", "KIND_COMPARE", "fmt_time"],
     "tinytorch.models.tinygpt": ["RESIDUAL_OUTPUTS", "init_gpt_weights", "cache_length"],
 }
 

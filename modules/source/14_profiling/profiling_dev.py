@@ -66,6 +66,9 @@ from fastcore.basics import patch
 from tinytorch.core.tensor import Tensor
 import tinytorch.core.autograd  # noqa: F401  (gives Tensor its differentiable ops and from_op)
 
+# %% nbgrader={"grade": false, "grade_id": "14-profiling-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. Counting the work: FLOPs per op
 #
@@ -142,34 +145,52 @@ def op_flops(name, in_shapes, out_shape):
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-flops-matmul", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 flops = op_flops("matmul", [(8, 16), (16, 4)], (8, 4))
-assert isinstance(flops, int), f"op_flops returns a Python int, got {type(flops).__name__}"
-assert flops == 2 * 8 * 16 * 4, f"(8,16) @ (16,4) is 2*m*k*n = 1024 FLOPs, got {flops}"
-assert op_flops("matmul", [(5, 3, 8, 16), (16, 4)], (5, 3, 8, 4)) == 2 * 5 * 3 * 8 * 16 * 4, "batched matmul"
-assert op_flops("matmul", [(16,), (16, 4)], (4,)) == 2 * 16 * 4, "vector @ matrix"
-assert op_flops("linear", [(32, 10), (10, 7), (7,)], (32, 7)) == 2 * 32 * 10 * 7 + 32 * 7, "linear with bias"
-assert op_flops("linear", [(32, 10), (10, 7)], (32, 7)) == 2 * 32 * 10 * 7, "linear without bias"
+expect_that(flops, lambda v: type(v) is int, "op_flops", "op_flops returns a Python int")
+expect_equal(flops, 2 * 8 * 16 * 4, "op_flops (matmul (8, 16) @ (16, 4): 2*m*k*n)")
+expect_equal(op_flops("matmul", [(5, 3, 8, 16), (16, 4)], (5, 3, 8, 4)), 2 * 5 * 3 * 8 * 16 * 4,
+             "op_flops (batched matmul)")
+expect_equal(op_flops("matmul", [(16,), (16, 4)], (4,)), 2 * 16 * 4, "op_flops (vector @ matrix)")
+expect_equal(op_flops("linear", [(32, 10), (10, 7), (7,)], (32, 7)), 2 * 32 * 10 * 7 + 32 * 7,
+             "op_flops (linear with bias: one more FLOP per output)")
+expect_equal(op_flops("linear", [(32, 10), (10, 7)], (32, 7)), 2 * 32 * 10 * 7, "op_flops (linear without bias)")
 ### BEGIN HIDDEN TESTS
-assert op_flops("matmul", [(2, 4, 64, 32), (2, 4, 32, 64)], (2, 4, 64, 64)) == 2 * 2 * 4 * 64 * 32 * 64
-assert op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3)], (2, 6, 6, 6)) == 2 * 2 * 6 * 6 * 6 * 27
-assert op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3), (6,)], (2, 6, 6, 6)) == 2 * 2 * 6 * 6 * 6 * 27 + 2 * 6 * 6 * 6
+expect_equal(op_flops("matmul", [(2, 4, 64, 32), (2, 4, 32, 64)], (2, 4, 64, 64)), 2 * 2 * 4 * 64 * 32 * 64,
+             "op_flops (batched matmul of two 4-D arrays)")
+expect_equal(op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3)], (2, 6, 6, 6)), 2 * 2 * 6 * 6 * 6 * 27,
+             "op_flops (conv2d: 2*C_in*kh*kw per output element)")
+expect_equal(op_flops("conv2d", [(2, 3, 8, 8), (6, 3, 3, 3), (6,)], (2, 6, 6, 6)),
+             2 * 2 * 6 * 6 * 6 * 27 + 2 * 6 * 6 * 6, "op_flops (conv2d with bias)")
+expect_equal(op_flops("conv2d", [(1, 2, 5, 5), (4, 2, 3, 2)], (1, 4, 3, 4)), 2 * 4 * 3 * 4 * (2 * 3 * 2),
+             "op_flops (conv2d with a non-square kernel)")
+expect_equal(op_flops("linear", [(2, 3, 10), (10, 7), (7,)], (2, 3, 7)), 2 * 2 * 3 * 10 * 7 + 2 * 3 * 7,
+             "op_flops (linear on a 3-D input)")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-flops-attention", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # q, k, v of 2 sequences x 4 heads, 10 queries and 12 keys of width 8: 2*8 + 2*8 + 5 FLOPs per (query, key) pair
 got = op_flops("scaled_dot_product_attention", [(2, 4, 10, 8), (2, 4, 12, 8), (2, 4, 12, 8)], (2, 4, 10, 8))
-assert isinstance(got, int) and got == 2 * 4 * 10 * 12 * (2 * 8 + 2 * 8 + 5), got
-assert op_flops("multi_head_attention", [(3, 16, 3 * 32)], (3, 16, 32)) == 4 * 3 * 16 * 16 * 32, "4*B*T^2*D"
+expect_that(got, lambda v: type(v) is int, "op_flops (scaled_dot_product_attention)", "op_flops returns a Python int")
+expect_equal(got, 2 * 4 * 10 * 12 * (2 * 8 + 2 * 8 + 5), "op_flops (scaled_dot_product_attention)")
+expect_equal(op_flops("scaled_dot_product_attention", [(3, 5, 6), (3, 7, 6), (3, 7, 2)], (3, 5, 2)),
+             3 * 5 * 7 * (2 * 6 + 2 * 2 + 5), "op_flops (scaled_dot_product_attention: v narrower than q, k)")
+expect_equal(op_flops("multi_head_attention", [(3, 16, 3 * 32)], (3, 16, 32)), 4 * 3 * 16 * 16 * 32,
+             "op_flops (multi_head_attention: 4*B*T^2*D)")
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-flops-other", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-assert op_flops("add", [(4, 5), (5,)], (4, 5)) == 20, "element-wise: one FLOP per output element"
-assert op_flops("relu", [(4, 5)], (4, 5)) == 20
-assert op_flops("sum", [(4, 5)], ()) == 20, "a reduction combines every input element"
-assert op_flops("max", [(4, 5)], (4,)) == 20
-assert op_flops("transpose", [(4, 5)], (5, 4)) == 0 and op_flops("getitem", [(4, 5)], (2, 5)) == 0, "movement is free"
-assert op_flops("softmax", [(4, 5)], (4, 5)) == 5 * 20 and op_flops("log_softmax", [(4, 5)], (4, 5)) == 5 * 20
-assert op_flops("LayerNorm.forward", [(4, 5), (5,), (5,)], (4, 5)) == 8 * 20, "Class.method looks up the class name"
-assert op_flops("Dropout.forward", [(4, 5)], (4, 5)) == 20
-assert op_flops("my_new_op", [(3, 3)], (3, 3)) == 9, "an unknown op counts one FLOP per output element"
+expect_equal(op_flops("add", [(4, 5), (5,)], (4, 5)), 20, "op_flops (element-wise: one FLOP per output element)")
+expect_equal(op_flops("relu", [(4, 5)], (4, 5)), 20, "op_flops (relu: element-wise)")
+expect_equal(op_flops("sum", [(4, 5)], ()), 20, "op_flops (a reduction combines every input element)")
+expect_equal(op_flops("max", [(4, 5)], (4,)), 20, "op_flops (max: a reduction counts its input)")
+expect_equal(op_flops("maxpool2d", [(2, 3, 8, 8)], (2, 3, 4, 4)), 2 * 3 * 8 * 8, "op_flops (maxpool2d: a reduction)")
+expect_equal([op_flops("transpose", [(4, 5)], (5, 4)), op_flops("getitem", [(4, 5)], (2, 5))], [0, 0],
+             "op_flops (data movement is free)")
+expect_equal([op_flops("softmax", [(4, 5)], (4, 5)), op_flops("log_softmax", [(4, 5)], (4, 5))], [5 * 20, 5 * 20],
+             "op_flops (softmax, log_softmax: 5 per element from PER_ELEMENT)")
+expect_equal(op_flops("exp", [(4, 5)], (4, 5)), 20, "op_flops (exp: 1 per element from PER_ELEMENT)")
+expect_equal(op_flops("LayerNorm.forward", [(4, 5), (5,), (5,)], (4, 5)), 8 * 20,
+             "op_flops (Class.method looks up the class name)")
+expect_equal(op_flops("Dropout.forward", [(4, 5)], (4, 5)), 20, "op_flops (Dropout.forward: element-wise)")
+expect_equal(op_flops("my_new_op", [(3, 3)], (3, 3)), 9, "op_flops (an unknown op counts one FLOP per output element)")
 
 # %% [markdown]
 # ## 2. Finding the ops
@@ -227,16 +248,44 @@ def find_ops(namespace=None):
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-find-ops-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import tinytorch.core.activations as activations_module
+expect_equal([makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__), makes_nodes((lambda x: x + 1).__code__)],
+             [True, False], "makes_nodes (a function that mentions from_op, one that does not)")
+
+def outer_op(x):
+    def inner():
+        return Tensor.from_op(x, (), None)
+    return inner()
+
+expect_equal(makes_nodes(outer_op.__code__), True, "makes_nodes (from_op in a function defined inside)")
 ops = find_ops()
-assert isinstance(ops, list) and all(isinstance(o, tuple) and len(o) == 4 for o in ops)
-where = {(owner, attr): name for owner, attr, fn, name in ops}
-assert where.get((Tensor, "matmul")) == "matmul" and where.get((Tensor, "__add__")) == "add"
-assert where.get((Tensor, "__truediv__")) == "div" and where.get((Tensor, "__getitem__")) == "getitem"
-assert (Tensor, "__radd__") not in where and (Tensor, "__matmul__") not in where, "these call other ops, they make no node"
-assert (Tensor, "from_op") not in where, "from_op itself is hooked separately"
-assert where.get((activations_module, "relu")) == "relu", "module-level functions are ops too"
-assert all(fn is getattr(owner, attr) for owner, attr, fn, _ in ops), "each entry is the object found at owner.attr"
-assert makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__) and not makes_nodes((lambda x: x + 1).__code__)
+expect_equal(type(ops).__name__, "list", "find_ops (returns a list)")
+expect_equal(sorted({(type(o).__name__, len(o)) for o in ops}), [("tuple", 4)],
+             "find_ops (each entry is an (owner, attribute, function, name) tuple)")
+tensor_ops = {attr: name for owner, attr, fn, name in ops if owner is Tensor}
+expect_equal([tensor_ops.get(a) for a in ("matmul", "__add__", "__truediv__", "__getitem__")],
+             ["matmul", "add", "div", "getitem"], "find_ops (Tensor's methods that make nodes, with their op names)")
+expect_equal(sorted(a for a in ("__radd__", "__matmul__", "from_op", "__init__", "backward") if a in tensor_ops), [],
+             "find_ops (__radd__ and __matmul__ call other ops and make no node; from_op is hooked separately)")
+expect_equal([name for owner, attr, fn, name in ops if owner is activations_module and attr == "relu"], ["relu"],
+             "find_ops (module-level functions are ops too)")
+expect_equal([(getattr(owner, "__name__", "?"), attr) for owner, attr, fn, _ in ops if fn is not getattr(owner, attr)],
+             [], "find_ops (each entry's function is the object found at owner.attr)")
+
+class ScratchLayer:
+    def forward(self, x):
+        return Tensor.from_op(x, (), None)
+    def describe(self):
+        return "no node here"
+
+scratch = {"__name__": ScratchLayer.__module__, "my_op": outer_op, "ScratchLayer": ScratchLayer, "Tensor": Tensor,
+           "helper": lambda x: x, "number": 3}
+found = find_ops(scratch)
+expect_equal(sorted((attr, name) for owner, attr, fn, name in found if owner is scratch), [("my_op", "outer_op")],
+             "find_ops (the functions of the extra namespace, named by their own name)")
+expect_equal(sorted((attr, name) for owner, attr, fn, name in found if owner is ScratchLayer),
+             [("forward", "ScratchLayer.forward")], "find_ops (methods of a class defined in the namespace)")
+expect_agree(sum(owner is Tensor for owner, *_ in found), sum(owner is Tensor for owner, *_ in ops),
+             "find_ops (a class imported into the namespace is listed once, where it is defined)")
 
 # %% [markdown]
 # ## 3. Timing an op honestly
@@ -264,6 +313,14 @@ assert makes_nodes((lambda x: Tensor.from_op(x, (), None)).__code__) and not mak
 # that times it and credits the same op name: `matmul`'s backward is charged to `matmul`.
 # `functools.wraps` keeps the closure's `__qualname__`, which module 02's shape-error message
 # prints. A closure that runs after the profiler has exited simply calls through.
+#
+# **Events.** With `Profiler(record_shapes=True)` the hook also appends one dict per node to
+# `prof.events`: `{"name", "in_shapes", "out_shape", "flops", "fwd_time", "bwd_time"}` (the
+# inputs' shapes as a list of tuples, the output's shape, that node's FLOPs, and seconds). A
+# node's `fwd_time` is the self time of the op call that made it, set when the call returns; a
+# call that makes several nodes gives it to its first node, and the others (like the nodes of
+# an untimed call) keep `None`. Its `bwd_time` starts at `0.0` and adds the time of each run
+# of that node's backward.
 #
 # **Its own cost.** The bookkeeping in the `from_op` hook (shapes, FLOPs, the event record)
 # is timed too, excluded from the op's self time like nested work, and reported as
@@ -465,16 +522,26 @@ class Profiler:
 rng = np.random.default_rng(0)
 A = Tensor(rng.standard_normal((8, 16)))
 B = Tensor(rng.standard_normal((16, 4)))
+outside_start = time.perf_counter()
 with Profiler() as prof:
     C = A @ B
-assert isinstance(C, Tensor) and C.shape == (8, 4)
-np.testing.assert_allclose(np.asarray(C.data), A.data @ B.data, rtol=1e-5)
+outside = time.perf_counter() - outside_start
+expect_equal([type(C).__name__, C.shape], ["Tensor", (8, 4)], "Profiler._timed (a wrapped op returns its result)")
+expect_agree(np.asarray(C.data), A.data @ B.data, "Profiler._timed (a wrapped op returns its result)", rtol=1e-5)
 mm = prof["matmul"]
-assert isinstance(mm, OpStats) and mm.calls == 1 and mm.untimed == 0
-assert mm.flops == 2 * 8 * 16 * 4, f"2*m*k*n = 1024 FLOPs, got {mm.flops}"
-assert mm.bytes_out == 8 * 4 * 4 and mm.bytes_in == (8 * 16 + 16 * 4) * 4, "float32: 4 bytes an element"
-assert 0 < mm.fwd_time < prof.wall_time, "the op's time is measured and lies inside the block"
-assert set(prof.stats) == {"matmul"}, f"only the matmul ran, got {sorted(prof.stats)}"
+expect_equal(type(mm).__name__, "OpStats", "Profiler (prof[name] is the op's OpStats)")
+expect_equal([mm.calls, mm.untimed, mm.bwd_calls], [1, 0, 0],
+             "Profiler.__enter__, Profiler._timed and the from_op hook (matmul wrapped and timed: 1 call, 0 untimed)")
+expect_equal(mm.flops, 2 * 8 * 16 * 4, "Profiler._hook (the from_op hook adds the node's op_flops: 2*m*k*n)")
+expect_equal([mm.bytes_in, mm.bytes_out], [(8 * 16 + 16 * 4) * 4, 8 * 4 * 4],
+             "Profiler._hook (the from_op hook adds the bytes of the inputs and of the output; float32: 4 bytes)")
+expect_that((mm.fwd_time, prof.wall_time), lambda v: 0 < v[0] < v[1], "Profiler._timed (forward time)",
+            "the op's time is measured (> 0) and lies inside the block's wall time")
+expect_that((prof.wall_time, outside), lambda v: 0 < v[0] <= v[1], "Profiler.__exit__ (wall time)",
+            "the block's wall time is measured from entering to leaving it (no longer than the time around it)")
+expect_equal(sorted(prof.stats), ["matmul"], "Profiler (only the matmul ran, so only it has stats)")
+expect_that((prof.overhead, prof.wall_time), lambda v: 0 < v[0] < v[1], "Profiler._hook (overhead)",
+            "the from_op hook's own time is counted, inside the block's wall time")
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-forward-backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 W = Tensor(rng.standard_normal((16, 4)), requires_grad=True)
@@ -482,40 +549,66 @@ with Profiler() as prof:
     for _ in range(3):
         loss = ((A @ W) * 2.0).sum()
         loss.backward()
-assert prof["matmul"].calls == 3 and prof["mul"].calls == 3 and prof["sum"].calls == 3
-assert prof["matmul"].bwd_calls == 3 and prof["sum"].bwd_calls == 3, "each recorded node's backward ran once per step"
-assert prof["matmul"].bwd_time > 0 and prof["matmul"].flops == 3 * 2 * 8 * 16 * 4
-np.testing.assert_allclose(np.asarray(W.grad.data), 3 * 2.0 * A.data.T @ np.ones((8, 4)), rtol=1e-5)
+expect_equal([prof["matmul"].calls, prof["mul"].calls, prof["sum"].calls], [3, 3, 3],
+             "Profiler._timed (one forward call per op per step)")
+expect_equal([prof["matmul"].bwd_calls, prof["mul"].bwd_calls, prof["sum"].bwd_calls], [3, 3, 3],
+             "Profiler._timed_backward and the from_op hook (each recorded node's backward is wrapped, and ran once per step)")
+expect_that([prof[n].bwd_time for n in ("matmul", "mul", "sum")], lambda v: all(t > 0 for t in v),
+            "Profiler._timed_backward", "the backward time of each op is measured")
+expect_that((sum(s.time for s in prof.stats.values()), prof.wall_time), lambda v: 0 < v[0] <= v[1],
+            "Profiler._timed_backward (op times)", "forward and backward times of all ops fit inside the wall time")
+expect_equal(prof["matmul"].flops, 3 * 2 * 8 * 16 * 4, "Profiler._hook (the from_op hook adds FLOPs of every call)")
+expect_agree(np.asarray(W.grad.data), 3 * 2.0 * A.data.T @ np.ones((8, 4)),
+             "Profiler._timed_backward (the wrapped backward returns the gradients)", rtol=1e-5)
 from tinytorch.core.autograd import no_grad
 with Profiler() as prof:
     with no_grad():
         A @ W
-assert prof["matmul"].calls == 1 and prof["matmul"].bwd_calls == 0, "no graph, no backward"
+expect_equal([prof["matmul"].calls, prof["matmul"].bwd_calls], [1, 0],
+             "Profiler._hook (the from_op hook: no graph, no backward)")
 ### BEGIN HIDDEN TESTS
 x = Tensor(rng.standard_normal(5), requires_grad=True)
 with Profiler() as prof:
     y = (x * x).sum()
 y.backward()  # after the block: the closures call through without recording
-assert prof["mul"].bwd_calls == 0 and prof["sum"].bwd_calls == 0
-np.testing.assert_allclose(np.asarray(x.grad.data), 2 * x.data, rtol=1e-6)
+expect_equal([prof["mul"].bwd_calls, prof["sum"].bwd_calls, prof["mul"].bwd_time], [0, 0, 0.0],
+             "Profiler._timed_backward (after the block, a backward calls through without recording)")
+expect_agree(np.asarray(x.grad.data), 2 * x.data, "Profiler._timed_backward (calls through after the block)", rtol=1e-6)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-restores", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from tinytorch.core.activations import relu
 before = dict(vars(Tensor))
 with Profiler() as prof:
-    assert Profiler.active is prof and vars(Tensor)["matmul"] is not before["matmul"], "ops are wrapped inside"
-assert Profiler.active is None
-assert all(vars(Tensor)[k] is v for k, v in before.items()), "every Tensor attribute is restored after the block"
-try:
+    inside = [Profiler.active is prof, vars(Tensor)["matmul"] is not before["matmul"],
+              vars(Tensor)["from_op"] is not before["from_op"]]
+    one_wrapper = activations_module.relu is relu and hasattr(relu, "__wrapped__")
+expect_equal(inside, [True, True, True],
+             "Profiler.__enter__ (sets Profiler.active, wraps the ops and hooks from_op)")
+expect_equal(one_wrapper, True,
+             "Profiler.__enter__ (a function reachable under two names gets one wrapper, installed under both)")
+expect_equal(Profiler.active is None, True, "Profiler.__exit__ (Profiler.active is None again)")
+expect_equal(sorted(k for k, v in before.items() if vars(Tensor).get(k) is not v) + sorted(set(vars(Tensor)) - set(before)),
+             [], "Profiler.__exit__ (every Tensor attribute is restored)")
+expect_equal([hasattr(relu, "__wrapped__"), hasattr(activations_module.relu, "__wrapped__")], [False, False],
+             "Profiler.__exit__ (the notebook's and the module's names are restored)")
+with expect_raises(ValueError, "Profiler.__exit__ (an exception in the block propagates)", mentions=["boom"]):
     with Profiler() as prof:
         A @ B
-        raise ValueError("boom")
-except ValueError:
-    pass
-assert Profiler.active is None and vars(Tensor)["from_op"] is before["from_op"], "restored after an exception too"
-assert all(vars(Tensor)[k] is v for k, v in before.items())
-assert all(fn is getattr(owner, attr) for owner, attr, fn, _ in find_ops()), "module functions are restored"
-assert prof["matmul"].calls == 1
+        int("boom")
+expect_equal([Profiler.active is None, vars(Tensor)["from_op"] is before["from_op"]], [True, True],
+             "Profiler.__exit__ (restores everything after an exception too)")
+expect_equal(sorted(k for k, v in before.items() if vars(Tensor).get(k) is not v), [],
+             "Profiler.__exit__ (every Tensor attribute is restored after an exception)")
+expect_equal([(getattr(owner, "__name__", "?"), attr) for owner, attr, fn, _ in find_ops()
+              if fn is not getattr(owner, attr) or hasattr(fn, "__wrapped__")], [],
+             "Profiler.__exit__ (module functions are restored)")
+expect_equal(prof["matmul"].calls, 1, "Profiler (the op before the exception was recorded)")
+with expect_raises(RuntimeError, "Profiler.__enter__ (profilers do not nest)"):
+    with Profiler():
+        with Profiler():
+            pass
+expect_equal(Profiler.active is None, True, "Profiler.__exit__ (after a refused nested profiler)")
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-self-time", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 prof = Profiler()
@@ -524,10 +617,26 @@ outer = prof._timed(lambda: (time.sleep(0.02), inner()), "outer")
 start = time.perf_counter()
 outer()
 total = time.perf_counter() - start
-assert prof["outer"].calls == 1 and prof["inner"].calls == 1
-assert prof["inner"].fwd_time >= 0.03 and prof["outer"].fwd_time >= 0.02
-assert prof["outer"].fwd_time < total - 0.029, "the outer op's self time excludes the nested op"
-assert abs(prof["outer"].fwd_time + prof["inner"].fwd_time - total) < 0.005, "self times add up to the whole"
+expect_equal([prof["outer"].calls, prof["inner"].calls], [1, 1], "Profiler._timed (counts each call)")
+times = (prof["inner"].fwd_time, prof["outer"].fwd_time, total)
+expect_that(times, lambda v: v[0] >= 0.03 and v[1] >= 0.02, "Profiler._timed (self time)",
+            "each op's time includes its own work (inner slept 30 ms, outer 20 ms)")
+expect_that(times, lambda v: v[1] < v[2] - 0.029, "Profiler._timed (self time)",
+            "the outer op's self time excludes the nested op's time")
+expect_that(times, lambda v: 0.05 <= v[0] + v[1] <= v[2], "Profiler._timed (self time)",
+            "self times add up to the whole call, nothing counted twice")
+expect_equal(prof._stack, [], "Profiler._timed (the stack is empty again when the ops have returned)")
+# three levels: a parent's nested time is its child's inclusive time (the child's own nested ops included)
+deep = Profiler()
+c = deep._timed(lambda: time.sleep(0.01), "c")
+b = deep._timed(lambda: (time.sleep(0.01), c()), "b")
+a = deep._timed(lambda: (time.sleep(0.01), b()), "a")
+start = time.perf_counter()
+a()
+total = time.perf_counter() - start
+three = (deep["a"].fwd_time, deep["b"].fwd_time, deep["c"].fwd_time, total)
+expect_that(three, lambda v: min(v[:3]) >= 0.01 and sum(v[:3]) <= v[3], "Profiler._timed (self time, three levels)",
+            "each op's self time is at least its own sleep, and the three add up to no more than the whole call")
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-untimed", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 v = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
@@ -537,14 +646,55 @@ with Profiler() as prof:
         return Tensor.from_op(x.data * x.data, (x,), lambda g: (2 * g * x.data,))
     square(v).sum().backward()
 sq = prof["square"]
-assert sq.calls == 1 and sq.untimed == 1 and sq.fwd_time == 0.0, "counted, but its forward time is unknown"
-assert sq.flops == 12 and sq.bytes_out == 48 and sq.bwd_calls == 1 and sq.bwd_time > 0
-assert prof["sum"].untimed == 0
-np.testing.assert_allclose(np.asarray(v.grad.data), 2 * v.data, rtol=1e-6)
+expect_equal([sq.calls, sq.untimed, sq.fwd_time], [1, 1, 0.0],
+             "Profiler._hook (the from_op hook counts a call it could not time: untimed, forward time unknown)")
+expect_equal([sq.flops, sq.bytes_in, sq.bytes_out, sq.bwd_calls], [12, 48, 48, 1],
+             "Profiler._hook (the from_op hook: FLOPs, bytes and backward of an untimed op)")
+expect_that(sq.bwd_time, lambda t: t > 0, "Profiler._timed_backward", "the backward of an untimed op is still timed")
+expect_equal([prof["sum"].untimed, prof["sum"].calls], [0, 1],
+             "Profiler._hook (the from_op hook: a wrapped op is timed, not untimed)")
+expect_agree(np.asarray(v.grad.data), 2 * v.data, "Profiler (backward through an untimed op)", rtol=1e-6)
 with Profiler() as prof:
     square(v)  # now `square` is in this notebook's globals when the block starts: wrapped and timed
-assert prof["square"].untimed == 0 and prof["square"].calls == 1 and prof["square"].fwd_time > 0
-assert globals()["square"] is square and not hasattr(square, "__wrapped__"), "the notebook's name is restored"
+expect_equal([prof["square"].untimed, prof["square"].calls], [0, 1],
+             "Profiler.__enter__ (wraps the ops found in the globals of the code with the `with`)")
+expect_that(prof["square"].fwd_time, lambda t: t > 0, "Profiler._timed", "the wrapped op's forward time is measured")
+expect_equal([globals()["square"] is square, hasattr(square, "__wrapped__")], [True, False],
+             "Profiler.__exit__ (the notebook's name is restored)")
+script = {"Profiler": Profiler, "Tensor": Tensor, "v": v}
+exec("def cube(x):\n    return Tensor.from_op(x.data ** 3, (x,), lambda g: (3 * g * x.data ** 2,))\n"
+     "with Profiler() as script_prof:\n    cube(v)\n", script)
+expect_equal([script["script_prof"]["cube"].calls, script["script_prof"]["cube"].untimed], [1, 0],
+             "Profiler.__enter__ (wraps the ops in the globals of the code with the `with`, e.g. a script's)")
+sys.modules["tinytorch.zz_alias"] = activations_module  # the same module under a second name
+with Profiler() as prof:
+    square(v)
+    activations_module.relu(v)
+del sys.modules["tinytorch.zz_alias"]
+expect_equal([prof["square"].untimed, prof["relu"].untimed, prof["relu"].calls], [0, 0, 1],
+             "Profiler.__enter__ (a module listed twice in sys.modules: its ops wrapped once, every other op still wrapped)")
+expect_equal([hasattr(activations_module.relu, "__wrapped__"), hasattr(square, "__wrapped__")], [False, False],
+             "Profiler.__exit__ (restores a module listed twice)")
+
+def two_nodes(x):
+    "One op call that makes two nodes."
+    y = Tensor.from_op(x.data * 2, (x,), lambda g: (2 * g,))
+    return Tensor.from_op(y.data + 1, (y,), lambda g: (g,))
+
+with Profiler(record_shapes=True) as prof:
+    two_nodes(v).sum().backward()
+two = [e for e in prof.events if e["name"] == "two_nodes"]
+expect_equal([(e["in_shapes"], e["out_shape"], e["flops"]) for e in two], [([(3, 4)], (3, 4), 12)] * 2,
+             "Profiler._hook (the from_op hook records one event per node)")
+expect_equal([e["fwd_time"] is None for e in two], [False, True],
+             "Profiler._timed and the from_op hook (a call's self time goes to the event of its first node)")
+expect_agree(two[0]["fwd_time"], prof["two_nodes"].fwd_time, "Profiler._timed (the first event's fwd_time is the call's self time)",
+             rtol=1e-9, atol=1e-12)
+expect_that([e["bwd_time"] for e in two], lambda v: all(t > 0 for t in v),
+            "Profiler._timed_backward and the from_op hook's event (bwd_time)",
+            "each node's backward time is added to its own event, which starts at 0.0")
+expect_equal([prof["two_nodes"].calls, prof["two_nodes"].bwd_calls, prof["two_nodes"].flops], [1, 2, 24],
+             "Profiler._hook (one call, two nodes: two backward calls, the FLOPs of both)")
 
 # %% [markdown]
 # ## 4. The report
@@ -568,16 +718,38 @@ assert globals()["square"] is square and not hasattr(square, "__wrapped__"), "th
 # `Module.__call__` and `forward`, the topological sort and gradient accumulation in
 # `backward()`, `Tensor` construction outside ops) plus the profiler's bookkeeping, which is
 # shown on its own. A large "outside ops" share means small tensors and too much Python per
-# op. Format numbers with fixed widths so the columns line up (`f"{x:>9.3f}"`).
+# op.
+#
+# The exact format, so that columns line up under the header (`COLUMNS` gives each column's
+# width; `_fmt(value, width, digits)` right-aligns a number, or `-` for `None`):
+#
+# - the op name left-aligned in 24 characters, with `*` appended when some of its calls were
+#   untimed; a label longer than 23 characters is cut to its first 22 and `…`;
+# - `calls` and `bwd calls` as integers; `fwd ms` and `bwd ms` in milliseconds with 3
+#   decimals; `% ops` with 1 decimal (0.0 when no time was spent in ops at all); `GFLOP`
+#   (10⁹ FLOPs) with 3 decimals; `GFLOP/s` with 1 decimal, `-` when the op has no forward
+#   time or any untimed call; `MB out` (10⁶ bytes) with 2 decimals; `FLOP/B` with 1 decimal,
+#   `-` when the op moved no bytes;
+# - after the rows a dashed line, then the `total` row (the sums of every column, formatted
+#   the same way), then one line, for example
+#   `wall time 12.500 ms; in ops 10.000 ms; outside ops 2.500 ms (20.0%, of which profiler bookkeeping 2.500 ms)`
+#   (the outside share is 0.0% when there is no wall time), and, only when some op was
+#   untimed, a last line starting with `*` that says what the mark means.
+#
+# `table(limit=n)` shows only the `n` slowest op rows (the total row still counts every op).
 
-# %% nbgrader={"grade": false, "grade_id": "14-profiling-table", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
-def _fmt(value, width, digits):
-    return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
-
+# %% nbgrader={"grade": false, "grade_id": "14-profiling-table-format", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the table's columns and number format): importable, not part of the module's `__all__`
 COLUMNS = [("op", 24), ("calls", 7), ("fwd ms", 10), ("bwd calls", 10), ("bwd ms", 10), ("% ops", 7),
            ("GFLOP", 9), ("GFLOP/s", 9), ("MB out", 9), ("FLOP/B", 8)]
 
+def _fmt(value, width, digits):
+    "`value` right-aligned in `width` characters with `digits` decimals, or `-` for None."
+    return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
+# %% nbgrader={"grade": false, "grade_id": "14-profiling-table", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 @patch
 def table(self: Profiler, limit=None):
     "The profile as plain text: one row per op, slowest first, then totals and the time outside ops."
@@ -612,6 +784,7 @@ def table(self: Profiler, limit=None):
     return "\n".join(lines)
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-table-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import re
 X = Tensor(rng.standard_normal((64, 256)))
 W1 = Tensor(rng.standard_normal((256, 256)) * 0.05, requires_grad=True)
 ((X @ W1) * (X @ W1)).mean().backward()  # warm-up: the first BLAS calls of a process are slow
@@ -624,21 +797,69 @@ with Profiler() as prof:
         return Tensor.from_op(x.data * x.data, (x,), lambda g: (2 * g * x.data,))
     square(X)
 text = prof.table()
-assert isinstance(text, str)
+expect_equal(type(text).__name__, "str", "Profiler.table (returns a str)")
 lines = text.splitlines()
-assert lines[0].split()[:3] == ["op", "calls", "fwd"] and "GFLOP/s" in lines[0] and "FLOP/B" in lines[0]
+expect_equal(lines[0].split()[:3], ["op", "calls", "fwd"], "Profiler.table (the header line comes first)")
 body = [l for l in lines[2:] if l and not l.startswith("-")][:4]
 names = [l.split()[0] for l in body]
-assert set(names) == {"matmul", "mul", "mean", "square*"}, f"one row per op, untimed marked with *: {names}"
-times = [float(l.split()[2]) + float(l.split()[4]) for l in body]
-assert times == sorted(times, reverse=True), "rows are sorted by total time, slowest first"
-mm_row = body[names.index("matmul")].split()
-assert int(mm_row[1]) == 5 and int(mm_row[3]) == 5
-np.testing.assert_allclose(float(mm_row[6]), 5 * 2 * 64 * 256 * 256 / 1e9, rtol=1e-2)
-shares = sum(float(l.split()[5]) for l in body)
-assert abs(shares - 100) < 0.5, f"op shares add up to 100%, got {shares}"
-assert any(l.startswith("total") for l in lines) and any("outside ops" in l for l in lines)
+expect_equal(sorted(names), ["matmul", "mean", "mul", "square*"],
+             "Profiler.table (one row per op, an untimed op's row marked with *)")
+mm_row = body[names.index("matmul")].split() if "matmul" in names else []
+expect_equal([int(mm_row[1]), int(mm_row[3])], [5, 5], "Profiler.table (matmul's row: calls and backward calls)")
+expect_equal(float(mm_row[6]), 5 * 2 * 64 * 256 * 256 / 1e9, "Profiler.table (matmul's row: GFLOP)", rtol=1e-2)
+expect_that(sum(float(l.split()[5]) for l in body), lambda v: abs(v - 100) < 0.5,
+            "Profiler.table (each row's % ops)", "the ops' shares add up to 100%")
+expect_equal([any(l.startswith("total") for l in lines), any("outside ops" in l for l in lines)], [True, True],
+             "Profiler.table (a total row and the line with the time outside ops below the rows)")
 print(text)
+
+# given numbers, no clock: every character of every row is known
+given = Profiler()
+given.stats = {s.name: s for s in [
+    OpStats("view", calls=4, fwd_time=0.001),
+    OpStats("slow", calls=2, fwd_time=0.003, bwd_calls=2, bwd_time=0.001, flops=6_000_149_997,
+            bytes_in=1_000_000_000, bytes_out=2_000_004_999),
+    OpStats("odd", calls=1, flops=4_000_499_999, bytes_in=1_000_000_000, bytes_out=4_000_000_000, untimed=1),
+    OpStats("MultiHeadAttention.proj", calls=3, fwd_time=0.0006, flops=3_000_000, bytes_in=1_000_000, bytes_out=500_000),
+    OpStats("fast", calls=1, fwd_time=0.003, flops=1_500_150_001, bytes_in=200_005_001, bytes_out=200_005_001),
+    OpStats("mixed", calls=2, fwd_time=0.0005, flops=8_000_500_001, bytes_in=100_000_000, bytes_out=100_000_000,
+            untimed=1),
+    OpStats("ScaledDotProductAttn.fwd", calls=1, fwd_time=0.0009, flops=900_000, bytes_in=0, bytes_out=300_000),
+]}
+given.wall_time, given.overhead = 0.0125, 0.0025
+g_lines = given.table().splitlines()
+expect_equal(g_lines[2:9],
+             ['slow                          2     3.000         2     1.000   40.0    6.000   2000.0  2000.00     2.0',
+              'fast                          1     3.000         0     0.000   30.0    1.500    500.1   200.01     3.8',
+              'view                          4     1.000         0     0.000   10.0    0.000      0.0     0.00       -',
+              'ScaledDotProductAttn.f…       1     0.900         0     0.000    9.0    0.001      1.0     0.30     3.0',
+              'MultiHeadAttention.proj       3     0.600         0     0.000    6.0    0.003      5.0     0.50     2.0',
+              'mixed*                        2     0.500         0     0.000    5.0    8.001        -   100.00    40.0',
+              'odd*                          1     0.000         0     0.000    0.0    4.000        -  4000.00     0.8'],
+             "Profiler.table (each op's row: slowest first, name cut to 24 characters, numbers as specified under the header)")
+expect_equal(g_lines[9:11],
+             ['-------------------------------------------------------------------------------------------------------',
+              'total                        14     9.000         2     1.000  100.0   19.505        -  6300.81     2.3'],
+             "Profiler.table (a dashed line and the total row below the op rows)")
+expect_equal(g_lines[11:12],
+             ['wall time 12.500 ms; in ops 10.000 ms; outside ops 2.500 ms (20.0%, of which profiler bookkeeping 2.500 ms)'],
+             "Profiler.table (the line below the rows: wall time, in ops, outside ops with its share, bookkeeping)")
+expect_equal([len(g_lines)] + [l[:1] for l in g_lines[12:]], [13, "*"],
+             "Profiler.table (a last line, after the rows, explains the * of untimed ops)")
+expect_equal(given.table(limit=2).splitlines()[2:7],
+             ['slow                          2     3.000         2     1.000   40.0    6.000   2000.0  2000.00     2.0',
+              'fast                          1     3.000         0     0.000   30.0    1.500    500.1   200.01     3.8',
+              '-------------------------------------------------------------------------------------------------------',
+              'total                        14     9.000         2     1.000  100.0   19.505        -  6300.81     2.3',
+              'wall time 12.500 ms; in ops 10.000 ms; outside ops 2.500 ms (20.0%, of which profiler bookkeeping 2.500 ms)'],
+             "Profiler.table (limit: only the slowest rows, then the total row)")
+expect_equal(Profiler().table().splitlines(),
+             ['op                        calls    fwd ms bwd calls    bwd ms  % ops    GFLOP  GFLOP/s   MB out  FLOP/B',
+              '-------------------------------------------------------------------------------------------------------',
+              '-------------------------------------------------------------------------------------------------------',
+              'total                         0     0.000         0     0.000    0.0    0.000        -     0.00       -',
+              'wall time 0.000 ms; in ops 0.000 ms; outside ops 0.000 ms (0.0%, of which profiler bookkeeping 0.000 ms)'],
+             "Profiler.table (an empty profile: only the total row and the wall-time line, with zero shares)")
 
 # %% [markdown]
 # ## 5. Where does a transformer block spend its time?
@@ -709,17 +930,33 @@ print(prof.table())
 
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-block-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 B_, T_, D_ = 8, 64, 128
-assert isinstance(prof["linear"], OpStats) and prof["linear"].calls == 6 and prof["linear"].bwd_calls == 6
+expect_equal(type(prof["linear"]).__name__, "OpStats", "Profiler (prof['linear'] is an OpStats)")
+expect_equal([prof["linear"].calls, prof["linear"].bwd_calls], [6, 6],
+             "Profiler (the block's six linear calls, forward and backward)")
 want_linear = 24 * B_ * T_ * D_ * D_ + B_ * T_ * (4 * D_ + 4 * D_ + D_)  # matmuls; biases of q, k, v, out, up, down
-assert prof["linear"].flops == want_linear, f"linear FLOPs {prof['linear'].flops} != {want_linear}"
+expect_equal(prof["linear"].flops, want_linear, "Profiler._hook (the from_op hook: linear FLOPs of the block)")
 attn = [e for e in prof.events if e["name"] == "matmul"]
-assert len(attn) == 2 and sum(e["flops"] for e in attn) == 4 * B_ * T_ * T_ * D_, "q@kT and w@v"
-assert all(e["fwd_time"] is not None and e["fwd_time"] > 0 for e in attn)
-assert prof["softmax"].flops == 5 * B_ * 4 * T_ * T_ and prof["softmax"].bytes_out == B_ * 4 * T_ * T_ * 4
-assert sum(e["flops"] for e in prof.events) == sum(s.flops for s in prof.stats.values()), "events and totals agree"
-for s in prof.stats.values():
-    assert s.untimed == 0, f"{s.name}: every op of the block is a tinytorch op, all timed"
-    assert s.bwd_calls == s.calls, f"{s.name}: every node of the block is on the gradient path"
+expect_equal([len(attn), sum(e["flops"] for e in attn)], [2, 4 * B_ * T_ * T_ * D_],
+             "Profiler._hook (the from_op hook's events: q@kT and w@v)")
+expect_equal([(e["in_shapes"], e["out_shape"]) for e in attn],
+             [([(8, 4, 64, 32), (8, 4, 32, 64)], (8, 4, 64, 64)), ([(8, 4, 64, 64), (8, 4, 64, 32)], (8, 4, 64, 32))],
+             "Profiler._hook (the from_op hook's events: input and output shapes)")
+expect_that([e["fwd_time"] for e in attn], lambda v: all(t is not None and t > 0 for t in v),
+            "Profiler._timed (an event's fwd_time)", "each recorded matmul event gets its forward self time")
+expect_agree(sum(e["fwd_time"] for e in attn), prof["matmul"].fwd_time,
+             "Profiler._timed (an event's fwd_time is the op call's self time)", rtol=1e-9, atol=1e-12)
+expect_that([e["bwd_time"] for e in attn], lambda v: all(t > 0 for t in v),
+            "Profiler._timed_backward (an event's bwd_time)", "each matmul event gets its backward time")
+expect_agree(sum(e["bwd_time"] for e in attn), prof["matmul"].bwd_time,
+             "Profiler._timed_backward and the from_op hook's event (bwd_time starts at 0.0, adds the node's backward time)", rtol=1e-9, atol=1e-12)
+expect_equal([prof["softmax"].flops, prof["softmax"].bytes_out], [5 * B_ * 4 * T_ * T_, B_ * 4 * T_ * T_ * 4],
+             "Profiler._hook (the from_op hook: softmax FLOPs and bytes written)")
+expect_agree(sum(e["flops"] for e in prof.events), sum(s.flops for s in prof.stats.values()),
+             "Profiler._hook (the from_op hook: events and totals agree)")
+expect_equal(sorted(s.name for s in prof.stats.values() if s.untimed), [],
+             "Profiler._hook (every op of the block is a tinytorch op: all timed, none untimed)")
+expect_equal(sorted(s.name for s in prof.stats.values() if s.bwd_calls != s.calls), [],
+             "Profiler._timed_backward (every node of the block is on the gradient path: one backward per call)")
 
 # %% [markdown]
 # Read the table: the six `linear` calls (projections and MLP) hold most of the FLOPs and run
@@ -776,15 +1013,32 @@ def attention_scaling(block, seq_lens, batch=2, repeats=3, seed=0):
 # %% nbgrader={"grade": true, "grade_id": "14-profiling-scaling-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 small = TinyBlock(64, 4, seed=1)
 rows = attention_scaling(small, [32, 64, 128], batch=2, repeats=2)
-assert isinstance(rows, list) and [r["T"] for r in rows] == [32, 64, 128]
-for r in rows:
-    assert r["scores_flops"] == 2 * 2 * r["T"] ** 2 * 64, f"scores FLOPs at T={r['T']}: 2*B*T^2*D"
-    assert r["scores_time"] > 0 and r["linear_time"] > 0
-assert rows[1]["scores_flops"] == 4 * rows[0]["scores_flops"] and rows[2]["scores_flops"] == 4 * rows[1]["scores_flops"]
-assert rows[2]["linear_flops"] == 2 * rows[1]["linear_flops"], "the projections grow linearly"
+expect_equal([type(rows).__name__] + [r["T"] for r in rows], ["list", 32, 64, 128],
+             "attention_scaling (one row per sequence length)")
+expect_equal([r["scores_flops"] for r in rows], [2 * 2 * T ** 2 * 64 for T in (32, 64, 128)],
+             "attention_scaling (scores FLOPs: 2*B*T^2*D)")
+expect_equal([r["linear_flops"] for r in rows], [4 * (2 * 2 * T * 64 * 64 + 2 * T * 64) for T in (32, 64, 128)],
+             "attention_scaling (the projections' FLOPs grow linearly)")
+expect_that([(r["scores_time"], r["linear_time"]) for r in rows], lambda v: all(s > 0 and l > 0 for s, l in v),
+            "attention_scaling (times)", "the scores matmul's and the projections' times are measured")
+
+class ScoresProbe:
+    "Not attention: (B, T, T) scores from a 3-D matmul, then a matmul of another shape and FLOP count."
+    def __init__(self):
+        self.q = Linear(8, 8, seed=0)
+    def attention(self, x):
+        B, T, D = x.shape
+        scores = self.q(x) @ x.transpose(0, 2, 1)                   # (B, T, T): 2*B*T*T*D FLOPs
+        return scores.reshape(B * T, T) @ Tensor(np.ones((T, 3)))   # (B*T, 3): 2*B*T*T*3 FLOPs
+
+probe_rows = attention_scaling(ScoresProbe(), [4, 6], batch=2, repeats=1)
+expect_equal([(r["T"], r["scores_flops"], r["linear_flops"]) for r in probe_rows],
+             [(4, 2 * 2 * 4 * 4 * 8, 2 * 2 * 4 * 8 * 8 + 2 * 4 * 8), (6, 2 * 2 * 6 * 6 * 8, 2 * 2 * 6 * 8 * 8 + 2 * 6 * 8)],
+             "attention_scaling (the scores are the matmul whose output ends in (T, T), whatever its rank)")
 ### BEGIN HIDDEN TESTS
 one = attention_scaling(small, [48], batch=1, repeats=1)
-assert len(one) == 1 and one[0]["scores_flops"] == 2 * 48 * 48 * 64 and one[0]["linear_flops"] == 4 * (2 * 48 * 64 * 64 + 48 * 64)
+expect_equal([len(one), one[0]["scores_flops"], one[0]["linear_flops"]],
+             [1, 2 * 48 * 48 * 64, 4 * (2 * 48 * 64 * 64 + 48 * 64)], "attention_scaling (one sequence length)")
 ### END HIDDEN TESTS
 
 # %% [markdown]

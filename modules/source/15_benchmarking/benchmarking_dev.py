@@ -62,6 +62,9 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+from tito.checks import expect_agree, expect_equal, expect_raises, expect_that
+
 # %% [markdown]
 # ## 1. A timing is a distribution
 #
@@ -98,19 +101,30 @@ def summarize(times):
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-summarize-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 s = summarize([5.0, 1.0, 3.0, 2.0, 4.0])
-assert isinstance(s, dict) and s["n"] == 5 and all(isinstance(s[k], float) for k in ("median", "q1", "q3", "iqr"))
-np.testing.assert_allclose([s["median"], s["q1"], s["q3"], s["iqr"], s["min"], s["max"], s["mean"]],
-                           [3.0, 2.0, 4.0, 2.0, 1.0, 5.0, 3.0])
+expect_equal(type(s).__name__, "dict", "summarize (returns a dict)")
+expect_equal(sorted(s), ["iqr", "max", "mean", "median", "min", "n", "q1", "q3"], "summarize (its keys)")
+expect_equal([type(s[k]).__name__ for k in ("n", "median", "q1", "q3", "iqr", "min", "max", "mean")],
+             ["int", "float", "float", "float", "float", "float", "float", "float"],
+             "summarize (n is an int, the statistics Python floats)")
+expect_equal([s["n"], s["median"], s["q1"], s["q3"], s["iqr"], s["min"], s["max"], s["mean"]],
+             [5, 3.0, 2.0, 4.0, 2.0, 1.0, 5.0, 3.0], "summarize (n, median, q1, q3, iqr, min, max, mean)")
 s = summarize([1.0, 2.0, 3.0, 4.0])
-np.testing.assert_allclose([s["median"], s["q1"], s["q3"]], [2.5, 1.75, 3.25], err_msg="linear interpolation")
+expect_equal([s["median"], s["q1"], s["q3"], s["iqr"]], [2.5, 1.75, 3.25, 1.5],
+             "summarize (percentiles by linear interpolation)")
 s = summarize([0.010, 0.011, 0.010, 0.012, 0.500])
-assert abs(s["median"] - 0.011) < 1e-12 and s["mean"] > 0.1, "one outlier moves the mean, not the median"
+expect_equal([s["median"], s["mean"], s["min"], s["max"]], [0.011, 0.1086, 0.010, 0.500],
+             "summarize (one outlier moves the mean, not the median)", rtol=1e-9)
 ### BEGIN HIDDEN TESTS
 t = np.random.default_rng(0).exponential(1.0, 101)
 s = summarize(list(t))
-np.testing.assert_allclose([s["median"], s["q1"], s["q3"], s["mean"]],
-                           [np.median(t), np.percentile(t, 25), np.percentile(t, 75), t.mean()])
-assert summarize([2.0])["iqr"] == 0.0 and summarize([2.0])["median"] == 2.0
+expect_agree([s["median"], s["q1"], s["q3"], s["iqr"], s["mean"], s["min"], s["max"]],
+             [np.median(t), np.percentile(t, 25), np.percentile(t, 75), np.percentile(t, 75) - np.percentile(t, 25),
+              t.mean(), t.min(), t.max()], "summarize (101 samples)")
+one = summarize([2.0])
+expect_equal([one["n"], one["median"], one["iqr"], one["min"], one["max"]], [1, 2.0, 0.0, 2.0, 2.0],
+             "summarize (a single sample)")
+with expect_raises(ValueError, "summarize (no samples)"):
+    summarize([])
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -141,10 +155,13 @@ assert summarize([2.0])["iqr"] == 0.0 and summarize([2.0])["median"] == 2.0
 # runs with it on, and a framework that creates garbage should pay for collecting it, so
 # the harness leaves it alone.
 
-# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-bench", "locked": false, "schema_version": 3, "solution": true, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-max-number", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (calibrate's cap): importable, not part of the module's `__all__`
 MAX_NUMBER = 1_000_000  # most calls in one sample
 
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-bench", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
 def time_sample(fn, number, clock=time.perf_counter):
     "Seconds per call of `fn`, called `number` times in a row between two clock readings."
     ### BEGIN SOLUTION
@@ -188,22 +205,34 @@ def tick():
     clock.now += 1e-4
 
 per_call = time_sample(tick, 5, clock)
-assert isinstance(per_call, float) and abs(per_call - 1e-4) < 1e-12 and len(calls) == 5
-assert calibrate(tick, 1e-3, clock, estimate=1e-4) == 10, "10 calls of 0.1 ms make a 1 ms sample"
-assert calibrate(tick, 1e-3, clock, estimate=5e-3) == 1, "a call longer than min_time needs no repetition"
-assert calibrate(tick, 0.0, clock) == 1
+expect_that(per_call, lambda v: type(v) is float, "time_sample", "returns a Python float")
+expect_equal([per_call, len(calls)], [1e-4, 5], "time_sample (seconds per call of `number` calls)", rtol=1e-9, atol=0)
+expect_equal(calibrate(tick, 1e-3, clock, estimate=1e-4), 10, "calibrate (10 calls of 0.1 ms make a 1 ms sample)")
+expect_equal(calibrate(tick, 3e-3, clock, estimate=1e-3), 3,
+             "calibrate (3e-3 / 1e-3 is 3.0000000000000004 in floats: 3 calls, not 4)")
+expect_equal(calibrate(tick, 1.0001e-3, clock, estimate=1e-4), 11, "calibrate (10.001 calls round up to 11)")
+expect_equal(calibrate(tick, 1e-3, clock, estimate=5e-3), 1, "calibrate (a call longer than min_time needs no repetition)")
+expect_equal(calibrate(tick, 1e-3, clock, estimate=1e-3), 1, "calibrate (a call as long as min_time needs no repetition)")
+expect_equal([calibrate(tick, 1e-3, clock, estimate=0.0), calibrate(tick, 10.0, clock, estimate=1e-8)],
+             [1_000_000, 1_000_000], "calibrate (at most MAX_NUMBER calls, also for a call the clock cannot see)")
+expect_equal(calibrate(tick, 0.0, clock), 1, "calibrate (min_time 0: one call)")
 calls.clear()
-assert calibrate(tick, 2.5e-4, clock) == 3 and len(calls) == 1, "without an estimate: one untimed call measures it"
+expect_equal([calibrate(tick, 2.5e-4, clock), len(calls)], [3, 1],
+             "calibrate (without an estimate: one untimed call measures it)")
+calls.clear()
 warm = run_warmup(tick, 4, clock)
-assert isinstance(warm, list) and len(warm) == 4 and all(abs(w - 1e-4) < 1e-12 for w in warm)
+expect_equal(type(warm).__name__, "list", "run_warmup (returns a list)")
+expect_equal([warm, len(calls)], [[1e-4] * 4, 4], "run_warmup (each warm-up call's seconds)", rtol=1e-9, atol=0)
+expect_equal(run_warmup(tick, 0, clock), [], "run_warmup (no warm-up)")
 
 # %% [markdown]
 # A result holds the per-call times of its samples and their summary. `BenchResult` is
 # given; `bench` is yours: warm up, calibrate (unless `number` is given), then take `repeats`
 # samples. The environment (section 4) is captured once per result; `env=False` skips it.
 
-# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-result", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-fmt-time", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (how the reports print a duration): importable, not part of the module's `__all__`
 def fmt_time(seconds):
     "A duration with 3 significant digits in a readable unit: `1.23 ms`, `456 ns`."
     if seconds is None or not math.isfinite(seconds):
@@ -213,6 +242,8 @@ def fmt_time(seconds):
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
 
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-result", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| export
 @dataclass
 class BenchResult:
     "The samples of one benchmarked function: `times` are seconds per call, one per sample."
@@ -261,10 +292,12 @@ def step():
     clock.now += next(durations)
 
 r = bench(step, warmup=2, repeats=5, number=1, clock=clock, env=False)
-assert isinstance(r, BenchResult) and r.name == "step" and r.number == 1 and r.warmup == 2
-assert len(log) == 7 and len(r.times) == 5, "warm-up calls run, but are not samples"
-np.testing.assert_allclose(r.times, [5.0, 1.0, 3.0, 2.0, 4.0])
-np.testing.assert_allclose([r.median, r.q1, r.q3, r.min, r.max], [3.0, 2.0, 4.0, 1.0, 5.0])
+expect_equal([type(r).__name__, r.name, r.number, r.warmup], ["BenchResult", "step", 1, 2],
+             "bench (the result's name, number and warmup)")
+expect_equal([len(log), len(r.times)], [7, 5], "bench (warm-up calls run, but are not samples)")
+expect_equal(r.times, [5.0, 1.0, 3.0, 2.0, 4.0], "bench (one sample per repeat, in order)")
+expect_equal([r.median, r.q1, r.q3, r.min, r.max], [3.0, 2.0, 4.0, 1.0, 5.0], "bench (the result's summary)")
+expect_equal(r.env, {}, "bench (env=False records no environment)")
 ### BEGIN HIDDEN TESTS
 clock = FakeClock()
 log.clear()
@@ -272,8 +305,9 @@ def fast():
     log.append(1)
     clock.now += 2e-5
 r = bench(fast, warmup=3, repeats=4, min_time=1e-3, clock=clock, env=False, name="fast op")
-assert r.name == "fast op" and r.number == 50 and len(log) == 3 + 4 * 50
-np.testing.assert_allclose(r.times, [2e-5] * 4)
+expect_equal([r.name, r.number, len(log)], ["fast op", 50, 3 + 4 * 50],
+             "bench (calibrated from the warm-up: 50 calls of 20 µs per 1 ms sample)")
+expect_equal(r.times, [2e-5] * 4, "bench (times are per call)", rtol=1e-6, atol=0)
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-bench-calibrated", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -283,10 +317,20 @@ def quick():
     log.append(1)
     clock.now += 1e-4
 r = bench(quick, warmup=0, repeats=6, min_time=1e-3, clock=clock, env=False)
-assert r.number == 10 and len(log) == 1 + 6 * 10, "one calibration call, then 6 samples of 10 calls"
-np.testing.assert_allclose(r.times, [1e-4] * 6, err_msg="times are per call, not per sample")
+expect_equal([r.number, len(log), r.warmup], [10, 1 + 6 * 10, 0],
+             "bench (no warm-up: one calibration call, then 6 samples of 10 calls)")
+expect_equal(r.times, [1e-4] * 6, "bench (times are per call, not per sample)", rtol=1e-6, atol=0)
+uneven_steps = iter([3e-4, 1e-4, 2e-4] + [1e-4] * 40)
+def uneven():
+    clock.now += next(uneven_steps)
+r = bench(uneven, warmup=3, repeats=2, min_time=1e-3, clock=clock, env=False)
+expect_equal([r.number, r.warmup], [10, 3], "bench (calibrates on the fastest warm-up call)")
+r = bench(quick, warmup=2, repeats=3, number=7, clock=clock, env=False)
+expect_equal([r.number, len(r.times)], [7, 3], "bench (a given number is used as is)")
 real = bench(lambda: sum(range(100)), warmup=2, repeats=5, env=False)
-assert real.number > 1 and 0 < real.median < 1e-3, "a real microsecond-scale function gets many calls per sample"
+expect_equal([real.name, len(real.times), real.warmup], ["<lambda>", 5, 2], "bench (a real function)")
+expect_that((real.number, real.median), lambda v: v[0] > 1 and v[1] > 0, "bench (calibrated on the real clock)",
+            "a real microsecond-scale function gets many calls per sample")
 
 # %% [markdown]
 # ## 3. Comparing: side by side, in one run
@@ -368,34 +412,51 @@ def timed_as(name, seconds):
 
 c = compare({"a": timed_as("a", 2.0), "b": timed_as("b", 5.0), "c": timed_as("c", 1.0)}, baseline="a",
             warmup=1, repeats=4, number=1, clock=clock, env=False)
-assert isinstance(c, Comparison) and c.baseline == "a" and sorted(c.results) == ["a", "b", "c"]
-assert len(order) == 3 * (1 + 4), "one warm-up call and four samples each"
+expect_equal([type(c).__name__, c.baseline, sorted(c.results)], ["Comparison", "a", ["a", "b", "c"]],
+             "compare (a Comparison of every candidate)")
+expect_equal(len(order), 3 * (1 + 4), "compare (one warm-up call and four samples each)")
+expect_equal(sorted(order[:3]), ["a", "b", "c"], "compare (warm-up first, one call of each candidate per round)")
 rounds = [order[i:i + 3] for i in range(3, len(order), 3)]
-assert all(sorted(r) == ["a", "b", "c"] for r in rounds), f"each round samples every candidate once: {rounds}"
-assert len({tuple(r) for r in rounds}) > 1, "the order rotates between rounds"
-assert all(len(c[n].times) == 4 for n in "abc")
-np.testing.assert_allclose(c["b"].times, [5.0] * 4)
+expect_equal(rounds, [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]],
+             "compare (each round samples every candidate once, the order rotating: a b c, b c a, c a b, ...)")
+expect_equal([c[n].times for n in "abc"], [[2.0] * 4, [5.0] * 4, [1.0] * 4], "compare (each candidate's samples)")
+expect_equal([(c[n].name, c[n].number, c[n].warmup, c[n].env) for n in "abc"],
+             [("a", 1, 1, {}), ("b", 1, 1, {}), ("c", 1, 1, {})], "compare (each result's name, number and warmup)")
+clock = FakeClock()
+calibrated = compare({"slow": timed_as("slow", 1e-3), "quick": timed_as("quick", 1e-4)}, warmup=1, repeats=2,
+                     min_time=1e-3, clock=clock, env=False)
+expect_equal([calibrated["slow"].number, calibrated["quick"].number], [1, 10],
+             "compare (each candidate calibrated on its own warm-up)")
+clock = FakeClock()
+order.clear()
+cold = compare({"slow": timed_as("slow", 1e-3), "quick": timed_as("quick", 1e-4)}, warmup=0, repeats=2,
+               min_time=1e-3, clock=clock, env=False)
+expect_equal([cold["slow"].number, cold["quick"].number, len(order)], [1, 10, 2 + 2 * (1 + 10)],
+             "compare (without warm-up: one calibration call per candidate)")
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-compare-ratios", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 r_b, r_c = c.ratio("b"), c.ratio("c")
-assert isinstance(r_b, float) and abs(r_b - 2.5) < 1e-12 and abs(r_c - 0.5) < 1e-12 and c.ratio("a") == 1.0
+expect_that(r_b, lambda v: type(v) is float, "Comparison.ratio", "returns a Python float")
+expect_equal([r_b, r_c, c.ratio("a")], [2.5, 0.5, 1.0], "Comparison.ratio (median over the baseline's median)",
+             rtol=1e-12)
 clock = FakeClock()
 drift = iter([1.0, 2.0, 3.0, 6.0, 10.0, 20.0])  # the machine slows down: a, b alternate (a first, then b first, ...)
 def a(): clock.now += next(drift)
 def b(): clock.now += next(drift)
 d = compare({"a": a, "b": b}, warmup=0, repeats=3, number=1, clock=clock, env=False)
-assert d.baseline == "a", "the baseline defaults to the first candidate"
-np.testing.assert_allclose(d["a"].times, [1.0, 6.0, 10.0]) ; np.testing.assert_allclose(d["b"].times, [2.0, 3.0, 20.0])
+expect_equal(d.baseline, "a", "compare (the baseline defaults to the first candidate)")
+expect_equal([d["a"].times, d["b"].times], [[1.0, 6.0, 10.0], [2.0, 3.0, 20.0]],
+             "compare (rounds rotate: a first, then b first, ...)")
+expect_equal(d.ratio("b"), 0.5, "Comparison.ratio (medians, not means)", rtol=1e-12)
 pr = d.paired_ratios("b")
-assert isinstance(pr, list) and len(pr) == 3
-np.testing.assert_allclose(pr, [2.0, 0.5, 2.0])
+expect_equal(type(pr).__name__, "list", "Comparison.paired_ratios (returns a list)")
+expect_equal(pr, [2.0, 0.5, 2.0], "Comparison.paired_ratios (per-round ratios to the baseline)", rtol=1e-12)
+flipped = Comparison(d.results, "b")
+expect_equal([flipped.ratio("a"), flipped.paired_ratios("a")], [2.0, [0.5, 2.0, 0.5]],
+             "Comparison.paired_ratios (relative to the comparison's own baseline)", rtol=1e-12)
 ### BEGIN HIDDEN TESTS
-try:
+with expect_raises(KeyError, "compare (an unknown baseline is an error)"):
     compare({"x": a}, baseline="y", repeats=1, env=False)
-except KeyError:
-    pass
-else:
-    raise AssertionError("an unknown baseline is an error")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -413,7 +474,14 @@ else:
 #   thread pools actually loaded — use it when present, never require it;
 # - the CPU, the Python and numpy versions, and this package's version.
 #
-# `environment()` collects all of it in a JSON-ready dict, with a UTC timestamp.
+# `environment()` collects all of it in a JSON-ready dict, with a UTC timestamp. Its keys:
+# `python` (`platform.python_version()`), `implementation` (`platform.python_implementation()`),
+# `platform` (`platform.platform()`), `cpu` (`cpu_model()`), `cpu_count` (`os.cpu_count()`),
+# `cpus_available` (the number of CPUs in `os.sched_getaffinity(0)`, or `os.cpu_count()` where
+# the OS has no affinity), `numpy` (its version), `blas` (`blas_info()`), `threadpools`
+# (`threadpools()`), `thread_env` (the variables of `THREAD_VARS` that are set, with their
+# values), `tinytorch` (`package_version("tinytorch")`) and `time` (now in UTC, ISO format to
+# the second: `datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")`).
 
 # %% nbgrader={"grade": false, "grade_id": "15-benchmarking-env-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| exporti
@@ -473,32 +541,64 @@ def environment():
     ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-environment-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import platform
 import sys
-os.environ["OMP_NUM_THREADS"] = "2"
-try:
+from unittest import mock
+before = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+with mock.patch.dict(os.environ, {"OMP_NUM_THREADS": "2"}):
     env = environment()
-finally:
-    del os.environ["OMP_NUM_THREADS"]
-assert isinstance(env, dict)
-assert env["numpy"] == np.__version__ and env["python"] == ".".join(map(str, sys.version_info[:3]))
-assert env["cpu_count"] == os.cpu_count() and 1 <= env["cpus_available"] <= os.cpu_count()
-assert env["thread_env"].get("OMP_NUM_THREADS") == "2", "thread variables that are set are recorded"
-assert "OMP_NUM_THREADS" not in environment()["thread_env"], "unset ones are left out"
-assert isinstance(env["blas"], dict) and env["blas"], "numpy's BLAS is described"
-assert "threadpools" in env and "time" in env and env["time"].endswith("+00:00")
-json.dumps(env)  # JSON-ready
+with mock.patch.dict(os.environ):
+    os.environ.pop("OMP_NUM_THREADS", None)
+    env_unset = environment()
+after = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+expect_equal(type(env).__name__, "dict", "environment (returns a dict)")
+expect_equal(sorted(env), sorted(["python", "implementation", "platform", "cpu", "cpu_count", "cpus_available", "numpy",
+                                  "blas", "threadpools", "thread_env", "tinytorch", "time"]), "environment (its keys)")
+expect_agree([env["python"], env["implementation"], env["platform"], env["numpy"]],
+             [platform.python_version(), platform.python_implementation(), platform.platform(), np.__version__],
+             "environment (python, implementation, platform and numpy)")
+expect_agree([env["cpu"], env["cpu_count"]], [cpu_model(), os.cpu_count()], "environment (the CPU and its count)")
+expect_agree(env["cpus_available"], len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+             "environment (cpus_available: the CPUs this process may run on)")
+expect_that((env["cpus_available"], os.cpu_count()), lambda v: 1 <= v[0] <= v[1], "environment (cpus_available)",
+            "between 1 and the CPU count")
+others = {k: os.environ[k] for k in THREAD_VARS if k in os.environ and k != "OMP_NUM_THREADS"}
+expect_agree(env["thread_env"], dict(others, OMP_NUM_THREADS="2"), "environment (thread variables that are set are recorded)")
+expect_agree(env_unset["thread_env"], others, "environment (unset thread variables are left out)")
+with mock.patch.object(os, "sched_getaffinity", lambda pid: {0} if pid == 0 else {0, 1, 2}, create=True):
+    expect_equal(environment()["cpus_available"], 1,
+                 "environment (cpus_available counts os.sched_getaffinity(0): the CPUs this process may run on)")
+expect_agree([env["blas"], env["threadpools"], env["tinytorch"]], [blas_info(), threadpools(), package_version("tinytorch")],
+             "environment (BLAS, thread pools and tinytorch's version, from the given helpers)")
+expect_that(env["blas"], lambda v: type(v) is dict and len(v) > 0, "environment (blas)", "numpy's BLAS is described")
+expect_that((before, env["time"], after), lambda v: v[1].endswith("+00:00") and v[0] <= v[1] <= v[2],
+            "environment (time)", "the current UTC time in ISO format, to the second")
+expect_agree(json.loads(json.dumps(env)), env, "environment (JSON-ready)")
 
 # %% [markdown]
 # ## 5. Reports: a table for people, JSON for programs
 #
 # The table shows, per candidate: the median, the quartiles with the IQR, min and max,
 # `number × samples`, and for a comparison the ratio to the baseline with the quartiles of
-# the paired ratios. Below it, one line of environment. Times use `fmt_time`.
+# the paired ratios. Below it, one line of environment. The exact format, so that the
+# columns line up under the (given) header: the name left-aligned in 20 characters (cut to
+# its first 19); the six times with `fmt_time` (given), each right-aligned in 10; the calls
+# as `{number}x{samples}` (e.g. `10x20`) right-aligned in 12; with a baseline, the ratio with
+# 2 decimals right-aligned in 9 and the paired ratios' quartiles as `q1-q3` with 2 decimals
+# each, right-aligned in 15; the baseline's own row shows `1.00` and `(baseline)` instead.
 #
 # The JSON holds everything needed to recompute the table — the raw per-call times, not only
 # the summary — plus the environment, so results from different days and machines can be
 # reloaded and compared: `from_json(to_json())` gives back an equal result. `to_json(path)`
-# also writes the file; `from_json` accepts the text or a path.
+# also writes the file; `from_json` accepts the text or a path. The layout: a bench result
+# is `{"kind": KIND_BENCH, "env": ..., "result": result.to_dict()}`; a comparison is
+# `{"kind": KIND_COMPARE, "env": ..., "baseline": ..., "results": [to_dict() of each, in
+# order], "ratios": {name: ratio}}`. `from_json` raises ValueError for a file of the other kind.
+
+# %% nbgrader={"grade": false, "grade_id": "15-benchmarking-json-kinds", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the `kind` a JSON file declares): importable, not part of the module's `__all__`
+KIND_BENCH, KIND_COMPARE = "tinytorch.bench", "tinytorch.compare"
 
 # %% nbgrader={"grade": false, "grade_id": "15-benchmarking-report", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -534,8 +634,6 @@ def report_table(results, baseline=None, ratio=None, paired=None):
         lines.append(line)
     ### END SOLUTION
     return "\n".join(lines)
-
-KIND_BENCH, KIND_COMPARE = "tinytorch.bench", "tinytorch.compare"
 
 def _read(text_or_path):
     "JSON from a text, or from a file when given a Path or a string that does not look like JSON."
@@ -601,16 +699,36 @@ def from_json(cls: Comparison, text_or_path):
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-table-tests", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 text = c.table()
-assert isinstance(text, str)
-lines = text.splitlines()
-assert lines[0].split()[:2] == ["name", "median"] and "× base" in lines[0]
-rows = {l.split()[0]: l for l in lines[2:5]}
-assert sorted(rows) == ["a", "b", "c"], f"one row per candidate: {lines}"
-assert "(baseline)" in rows["a"] and "2.50" in rows["b"] and "0.50" in rows["c"]
-assert "2 s" in rows["a"] and "5 s" in rows["b"] and "1x4" in rows["a"]
-assert lines[-1].startswith("environment"), "the environment line comes last"
-one = bench(quick, warmup=0, repeats=3, number=10, clock=clock, env=True).table()
-assert "100 µs" in one.splitlines()[2] and "numpy" in one.splitlines()[-1]
+expect_equal(type(text).__name__, "str", "Comparison.table (returns a str)")
+expect_equal(text.splitlines()[2:],
+             ['a                          2 s       2 s       2 s      0 ns       2 s       2 s         1x4     1.00     (baseline)',
+              'b                          5 s       5 s       5 s      0 ns       5 s       5 s         1x4     2.50      2.50-2.50',
+              'c                          1 s       1 s       1 s      0 ns       1 s       1 s         1x4     0.50      0.50-0.50',
+              'environment: not recorded'],
+             "report_table (one row per candidate, with the ratio to the baseline; the environment line last)")
+expect_equal(d.table().splitlines()[2:4],
+             ['a                          6 s     3.5 s       8 s     4.5 s       1 s      10 s         1x3     1.00     (baseline)',
+              'b                          3 s     2.5 s    11.5 s       9 s       2 s      20 s         1x3     0.50      1.25-2.00'],
+             "report_table (median, quartiles, IQR, min, max, calls, ratio and the paired ratios' quartiles)")
+given = Comparison({"base": BenchResult("base", [2e-3, 4e-3, 3e-3, 1e-3], 10),
+                    "candidate with a long name": BenchResult("candidate with a long name", [1e-3, 1e-3, 6e-3, 2e-3], 20),
+                    "tiny": BenchResult("tiny", [1e-6, 2e-6, 8e-9, 1.2e-6], 1000),
+                    "spread": BenchResult("spread", [2e-3, 8e-3, 9e-3, 4e-3], 3)}, "base")
+expect_equal(given.table().splitlines()[2:6],
+             ['base                    2.5 ms   1.75 ms   3.25 ms    1.5 ms      1 ms      4 ms        10x4     1.00     (baseline)',
+              'candidate with a lo     1.5 ms      1 ms      3 ms      2 ms      1 ms      6 ms        20x4     0.60      0.44-2.00',
+              'tiny                    1.1 µs    752 ns    1.4 µs    648 ns      8 ns      2 µs      1000x4     0.00      0.00-0.00',
+              'spread                    6 ms    3.5 ms   8.25 ms   4.75 ms      2 ms      9 ms         3x4     2.40      1.75-3.25'],
+             "report_table (given results: names cut to 19 characters, times with fmt_time, calls as number x samples)")
+expect_equal(report_table([given["base"], given["tiny"]]).splitlines()[2:],
+             ['base                    2.5 ms   1.75 ms   3.25 ms    1.5 ms      1 ms      4 ms        10x4',
+              'tiny                    1.1 µs    752 ns    1.4 µs    648 ns      8 ns      2 µs      1000x4'],
+             "report_table (without a baseline: no ratio columns)")
+one = bench(quick, warmup=0, repeats=3, number=10, clock=clock, env=True).table().splitlines()
+expect_equal(one[2], 'quick                   100 µs    100 µs    100 µs      0 ns    100 µs    100 µs        10x3',
+             "BenchResult.table (one row)")
+expect_that(one[-1], lambda v: v.startswith("python") and "numpy" in v, "BenchResult.table (environment line)",
+            "the environment line comes last")
 
 # %% nbgrader={"grade": true, "grade_id": "15-benchmarking-json-tests", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 import tempfile
@@ -618,29 +736,46 @@ c_env = compare({"x": timed_as("x", 3.0), "y": timed_as("y", 4.5)}, baseline="y"
                 number=2, clock=clock)
 text = c_env.to_json()
 data = json.loads(text)
-assert data["kind"] == "tinytorch.compare" and data["baseline"] == "y" and data["env"]["numpy"] == np.__version__
-assert abs(data["ratios"]["x"] - 3.0 / 4.5) < 1e-12 and [d["name"] for d in data["results"]] == ["x", "y"]
+expect_equal([data["kind"], data["baseline"]], ["tinytorch.compare", "y"], "Comparison.to_json (kind and baseline)")
+expect_agree(data["env"], c_env.env, "Comparison.to_json (the environment)")
+expect_equal(data["ratios"], {"x": 3.0 / 4.5, "y": 1.0}, "Comparison.to_json (the ratios)", rtol=1e-12)
+expect_equal([(d["name"], d["times"], d["number"], d["warmup"]) for d in data["results"]],
+             [("x", [3.0] * 3, 2, 0), ("y", [4.5] * 3, 2, 0)], "Comparison.to_json (each result's raw times)")
+expect_agree([d["stats"] for d in data["results"]], [c_env["x"].stats, c_env["y"].stats],
+             "Comparison.to_json (each result's summary)")
 back = Comparison.from_json(text)
-assert isinstance(back, Comparison) and back.baseline == "y" and list(back.results) == ["x", "y"]
-for n in ("x", "y"):
-    np.testing.assert_allclose(back[n].times, c_env[n].times)
-    assert back[n].number == 2 and back[n].stats == c_env[n].stats
-assert back.ratio("x") == c_env.ratio("x") and back.env == c_env.env
+expect_equal([type(back).__name__, back.baseline, list(back.results)], ["Comparison", "y", ["x", "y"]],
+             "Comparison.from_json (the candidates in order, and the baseline)")
+expect_equal([(back[n].name, back[n].times, back[n].number, back[n].warmup) for n in ("x", "y")],
+             [("x", [3.0] * 3, 2, 0), ("y", [4.5] * 3, 2, 0)], "Comparison.from_json (each result)")
+expect_agree([back[n].stats for n in ("x", "y")], [c_env[n].stats for n in ("x", "y")],
+             "Comparison.from_json (each result's summary)")
+expect_equal(back.ratio("x"), 3.0 / 4.5, "Comparison.from_json (ratios work on the reloaded result)", rtol=1e-12)
+expect_agree([back.env, back["x"].env, back["y"].env], [c_env.env] * 3, "Comparison.from_json (the environment)")
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "result.json"
     r1 = bench(quick, warmup=1, repeats=3, number=5, clock=clock)
-    r1.to_json(path)
+    returned = r1.to_json(path)
+    written = json.loads(path.read_text())
     r2 = BenchResult.from_json(path)
-    assert isinstance(r2, BenchResult) and r2.times == r1.times and r2.env == r1.env and r2.warmup == 1
     c_env.to_json(str(Path(tmp) / "c.json"))
-    assert Comparison.from_json(str(Path(tmp) / "c.json")).ratio("x") == c_env.ratio("x")
+    c_back = Comparison.from_json(str(Path(tmp) / "c.json"))
+r1_data = json.loads(returned)
+expect_agree(written, r1_data, "BenchResult.to_json (writes the JSON it returns to the path)")
+expect_equal([r1_data["kind"], r1_data["result"]["name"], r1_data["result"]["number"], r1_data["result"]["warmup"],
+              r1_data["result"]["times"]], ["tinytorch.bench", "quick", 5, 1, [1e-4] * 3],
+             "BenchResult.to_json (kind, name, number, warmup and raw times)", rtol=1e-9, atol=0)
+expect_agree([r1_data["env"], r1_data["result"]["stats"]], [r1.env, r1.stats], "BenchResult.to_json (environment and summary)")
+expect_equal([type(r2).__name__, r2.name, r2.number, r2.warmup, r2.times], ["BenchResult", "quick", 5, 1, [1e-4] * 3],
+             "BenchResult.from_json (from a file)", rtol=1e-9, atol=0)
+expect_agree([r2.env, r2.times], [r1.env, r1.times], "BenchResult.from_json (the environment and times round-trip)")
+expect_equal([list(c_back.results), c_back.baseline, c_back.ratio("x")], [["x", "y"], "y", 3.0 / 4.5],
+             "Comparison.from_json (from a file given as a str path)", rtol=1e-12)
 ### BEGIN HIDDEN TESTS
-try:
+with expect_raises(ValueError, "Comparison.from_json (a bench result is not a comparison)"):
     Comparison.from_json(r1.to_json())
-except ValueError:
-    pass
-else:
-    raise AssertionError("a bench result is not a comparison")
+with expect_raises(ValueError, "BenchResult.from_json (a comparison is not a bench result)"):
+    BenchResult.from_json(c_env.to_json())
 ### END HIDDEN TESTS
 
 # %% [markdown]
