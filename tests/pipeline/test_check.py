@@ -79,7 +79,7 @@ def _messages(root):
 
 def test_a_hidden_test_line_in_a_tests_file_fails_naming_file_line_and_module(tmp_path, monkeypatch):
     root = _copy_course(tmp_path)
-    hidden = 'assert "(5, 1, 3)" in str(err) and "(4, 2)" in str(err)'  # 01's hidden broadcasting test
+    hidden = 'Tensor(np.ones((5, 1, 3))) * Tensor(np.ones((4, 2)))'  # 01's hidden broadcasting test
     assert hidden in (root / "modules" / "source" / "01_tensor" / "tensor_dev.py").read_text()
     planted = root / "tests" / "02_autograd" / "test_planted.py"
     planted.parent.mkdir(parents=True)
@@ -123,7 +123,7 @@ def test_an_idiom_shown_in_an_earlier_module_is_not_a_give_away(tmp_path):
     "What 01's notebook shows is public to 02: 02's solution may share a line with it, and tests may repeat it."
     from tito import leaks
     root = _copy_course(tmp_path)
-    shown = "np.testing.assert_allclose(np.asarray(out.data), np.asarray(a.data) @ np.asarray(b.data))"  # 01's test
+    shown = 'expect_equal(Tensor(np.zeros(3, dtype=np.float64)).dtype, np.float32, "Tensor.__init__ (float64 arrays become float32)")'  # 01's test
     assert shown in (root / "modules" / "source" / "01_tensor" / "tensor_dev.py").read_text()
     src = root / "modules" / "source" / "02_autograd" / "autograd_dev.py"
     end = "### " + "END SOLUTION"
