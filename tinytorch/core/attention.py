@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .autograd import Tensor, gradcheck, no_grad, unbroadcast
+from .autograd import Tensor, no_grad, unbroadcast
 from .layers import Dropout, Linear, Module
 
 # %% ../../modules/source/12_attention/attention_dev.py #12-attention-mask-data

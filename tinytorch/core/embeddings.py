@@ -7,7 +7,7 @@ __all__ = ['scatter_add_rows', 'embedding', 'Embedding', 'sinusoidal_table', 'ad
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-imports
 import numpy as np
 
-from .autograd import Tensor, gradcheck
+from .autograd import Tensor
 from .layers import Module, Parameter
 
 # %% ../../modules/source/11_embeddings/embeddings_dev.py #11-embeddings-scatter-add

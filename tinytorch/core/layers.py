@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from .autograd import Tensor, gradcheck
+from .autograd import Tensor
 
 # %% ../../modules/source/04_layers/layers_dev.py #04-layers-parameter
 class Parameter(Tensor):

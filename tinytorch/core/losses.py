@@ -8,7 +8,7 @@ __all__ = ['mse_loss', 'cross_entropy', 'binary_cross_entropy_with_logits', 'Los
 import numpy as np
 
 from .activations import to_tensor  # `x` itself if a Tensor, else a Tensor holding it
-from .autograd import Tensor, gradcheck
+from .autograd import Tensor
 
 # %% ../../modules/source/05_losses/losses_dev.py #05-losses-check-same-shape
 # internal (the shape check the losses share): importable, not part of the module's `__all__`

@@ -7,7 +7,7 @@ __all__ = ['conv_output_size', 'im2col', 'col2im', 'conv2d', 'max_pool2d', 'avg_
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-imports
 import numpy as np
 
-from .autograd import Tensor, gradcheck, no_grad
+from .autograd import Tensor, no_grad
 from .layers import Module, Parameter, he_normal
 
 # %% ../../modules/source/09_spatial/spatial_dev.py #09-spatial-pair

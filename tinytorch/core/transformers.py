@@ -10,7 +10,7 @@ import numpy as np
 
 from .activations import gelu_tanh
 from .attention import MultiHeadAttention
-from .autograd import Tensor, gradcheck, no_grad
+from .autograd import Tensor, no_grad
 from .layers import Dropout, Linear, Module, Parameter
 
 # %% ../../modules/source/13_transformers/transformers_dev.py #13-transformers-layernorm-op

@@ -364,8 +364,9 @@ expect_equal(x.grad.data, [0.0, 0.0, 1.0, 1.0], "gelu backward (approximate='tan
 #
 # The test below checks it against your `gelu`, value and gradient.
 
-# %% nbgrader={"grade": false, "grade_id": "03-activations-gelu-tanh-fast", "locked": true, "schema_version": 3, "solution": false, "task": false}
-#| export
+# %% nbgrader={"grade": false, "grade_id": "03-activations-gelu-tanh-blocks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+# internal (the constants and the blocks gelu_tanh works in): importable, not part of the module's `__all__`
 GELU_K = math.sqrt(2.0 / math.pi)
 GELU_C = 0.044715
 BLOCK = 1 << 16  # numbers per cache block: 256 KB of float32
@@ -374,6 +375,8 @@ def blocks(n):
     "Slices covering range(n) in steps of BLOCK."
     return [slice(i, min(i + BLOCK, n)) for i in range(0, n, BLOCK)]
 
+# %% nbgrader={"grade": false, "grade_id": "03-activations-gelu-tanh-fast", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| export
 def gelu_tanh(x):
     "GELU's tanh form, same values as `gelu(x, approximate='tanh')`, as a cache-blocked fused op (given code)."
     x = to_tensor(x)

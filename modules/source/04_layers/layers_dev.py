@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
-from tinytorch.core.autograd import Tensor, gradcheck
+from tinytorch.core.autograd import Tensor
 
 # %% nbgrader={"grade": false, "grade_id": "04-layers-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tito.checks import expect_agree, expect_equal, expect_raises, expect_that

@@ -42,7 +42,7 @@
 import numpy as np
 
 from tinytorch.core.activations import to_tensor  # `x` itself if a Tensor, else a Tensor holding it
-from tinytorch.core.autograd import Tensor, gradcheck
+from tinytorch.core.autograd import Tensor
 
 # %% nbgrader={"grade": false, "grade_id": "05-losses-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from tito.checks import expect_agree, expect_equal, expect_raises, expect_that

@@ -45,7 +45,7 @@
 #| export
 import numpy as np
 
-from tinytorch.core.autograd import Tensor, gradcheck, no_grad
+from tinytorch.core.autograd import Tensor, no_grad
 from tinytorch.core.layers import Module, Parameter, he_normal
 
 # %% nbgrader={"grade": false, "grade_id": "09-spatial-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}

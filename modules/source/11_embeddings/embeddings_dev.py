@@ -49,7 +49,7 @@
 #| export
 import numpy as np
 
-from tinytorch.core.autograd import Tensor, gradcheck
+from tinytorch.core.autograd import Tensor
 from tinytorch.core.layers import Module, Parameter
 
 # %% nbgrader={"grade": false, "grade_id": "11-embeddings-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.autograd import Tensor, gradcheck, no_grad, unbroadcast
+from tinytorch.core.autograd import Tensor, no_grad, unbroadcast
 from tinytorch.core.layers import Dropout, Linear, Module
 
 # %% nbgrader={"grade": false, "grade_id": "12-attention-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}

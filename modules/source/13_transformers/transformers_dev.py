@@ -52,7 +52,7 @@ import numpy as np
 
 from tinytorch.core.activations import gelu_tanh
 from tinytorch.core.attention import MultiHeadAttention
-from tinytorch.core.autograd import Tensor, gradcheck, no_grad
+from tinytorch.core.autograd import Tensor, no_grad
 from tinytorch.core.layers import Dropout, Linear, Module, Parameter
 
 # %% nbgrader={"grade": false, "grade_id": "13-transformers-checks", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -1069,9 +1069,12 @@ for prev, r in zip([None] + rows[:-1], rows):
 # of the milestones and the benchmarks call it once at start. The cost: the process keeps
 # its peak memory until it exits, which a training run does anyway.
 
+# %% nbgrader={"grade": false, "grade_id": "14-profiling-mallopt-parameters", "locked": true, "schema_version": 3, "solution": false, "task": false}
+#| exporti
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
 # %% nbgrader={"grade": false, "grade_id": "14-profiling-keep-freed-memory", "locked": true, "schema_version": 3, "solution": false, "task": false}
 #| export
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 def keep_freed_memory(mmap_threshold=32 << 20, trim_threshold=1 << 30):
     "Ask glibc to serve arrays up to `mmap_threshold` bytes from its heap and keep freed memory; False if not glibc."
