@@ -6,12 +6,14 @@ For each collected submission (course/submitted/STUDENT/NN_name/), in this order
    notebook, several notebooks, or a renamed one; graded cells duplicated, deleted, edited, of unknown id. Build
    the notebook to grade from the student's cells and the instructor's locked cells (tests with their hidden
    parts, given code), so tampering never changes what is run; a broken notebook is reported for that student.
-2. run it twice, each time in a fresh kernel in its own temporary working copy, sandboxed and resource-limited
-   (sandbox.py), in a separate runner process; up to `jobs` submissions at a time. The graded run has the
-   hidden tests and gives the scores; the feedback run has the visible tests only and is what the student
-   sees (feedback.py).
-3. once the kernels are gone, decide every graded cell here (the reply's status and errors; a cell that did not
-   run or whose failure was hidden gets an explicit error), write the gradebook (only this process writes it,
+2. run it twice, side by side, each time in a fresh kernel in its own temporary working copy, sandboxed and
+   resource-limited (sandbox.py), in a separate runner process; up to `jobs` submissions at a time. The graded
+   run has the probes of the instructor's checks, hidden ones included (probes.py: only the actual side of
+   each check runs there, its value comes back as plain data); the feedback run has the release's visible
+   tests only and is what the student sees (feedback.py).
+3. once the kernels are gone, judge every check of every graded cell here, on plain data, against the mark
+   scheme (the same probes run once on the reference solution, `mark_scheme`); a cell that did not run gets
+   an explicit error; write the gradebook (only this process writes it,
    one submission at a time), then the autograded notebook (the feedback run), the instructor's copy of the
    graded run, then a state file: a submission counts as graded only when its state file matches the submitted notebook,
    so a run killed at any point is completed by the next run (interrupted submissions are graded again).
@@ -569,7 +571,7 @@ def autograde(root, override=None, assignment=None, students=None, force=False, 
                 continue
             time.sleep(0.05)
             for job in list(running):
-                # two runs, one after the other (graded, then feedback)
+                # two runs side by side (graded and feedback): the backstop allows for both
                 backstop = 2 * (limits.notebook_timeout + limits.startup_timeout) + 60 if limits.notebook_timeout else None
                 if job.proc.poll() is None:
                     if backstop and time.monotonic() - job.started > backstop:
