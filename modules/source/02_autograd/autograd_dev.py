@@ -367,6 +367,21 @@ def numerical_grad(fn, inputs, weights, eps):
             grads.append(g)
     return grads
 
+def backward_grads(fn, *inputs, seed=0):
+    "The gradients `backward()` gives the inputs that require one, for the loss `sum(w * fn(*inputs))`, `w` drawn from `seed`."
+    out = fn(*inputs)
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    checked = [x for x in inputs if x.requires_grad]
+    for x in checked:
+        x.grad = None
+    out.backward(weights.astype(out.dtype))  # the gradient of sum(weights * out)
+    return [None if x.grad is None else x.grad.data for x in checked]
+
+def central_differences(fn, *inputs, seed=0, eps=1e-6):
+    "The same gradients as `backward_grads` (same `w`), by central differences (`numerical_grad`), in float64."
+    weights = np.random.default_rng(seed).standard_normal(fn(*inputs).shape)
+    return numerical_grad(fn, inputs, weights, eps)
+
 def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
     "Check `backward()` against central differences for every input that requires a gradient; raise on mismatch."
     checked = [x for x in inputs if x.requires_grad]
@@ -374,13 +389,9 @@ def gradcheck(fn, *inputs, eps=None, atol=None, rtol=None, seed=0):
     eps = eps or (1e-6 if float64 else 1e-2)
     atol = atol or (1e-6 if float64 else 1e-2)
     rtol = rtol or (1e-5 if float64 else 1e-2)
-    out = fn(*inputs)
-    weights = np.random.default_rng(seed).standard_normal(out.shape)
-    for x in checked:
-        x.grad = None
-    out.backward(weights.astype(out.dtype))  # the gradient of sum(weights * out)
-    for k, (x, num) in enumerate(zip(checked, numerical_grad(fn, inputs, weights, eps))):
-        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+    grads = backward_grads(fn, *inputs, seed=seed)
+    for k, (x, got, num) in enumerate(zip(checked, grads, central_differences(fn, *inputs, seed=seed, eps=eps))):
+        got = np.zeros(x.shape) if got is None else got
         if not np.allclose(got, num, atol=atol, rtol=rtol):
             _check_numerical_grad()  # a wrong oracle must not be blamed on a correct backward
             worst = np.unravel_index(np.argmax(np.abs(got - num)), x.shape) if x.shape else ()

@@ -59,21 +59,9 @@ from tinytorch.core.layers import Dropout, Linear, Module, Parameter
 from tito.checks import expect_agree, expect_equal, expect_that
 
 # %% nbgrader={"grade": false, "grade_id": "13-transformers-gradient-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# The gradient checks of the graded cells: the gradients your backward gives, against central differences.
-from tinytorch.core.autograd import numerical_grad
-
-def backward_grads(fn, *inputs, seed=0):
-    "The gradients backward() gives the inputs that require one, for the loss sum(w * fn(*inputs)) with w fixed by seed."
-    out = fn(*inputs)
-    for x in inputs:
-        x.grad = None
-    out.backward(np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype))
-    return [None if x.grad is None else x.grad.data for x in inputs if x.requires_grad]
-
-def central_differences(fn, *inputs, seed=0, eps=1e-6):
-    "The same gradients by central differences of fn (module 02's numerical_grad), in float64."
-    weights = np.random.default_rng(seed).standard_normal(fn(*inputs).shape)
-    return numerical_grad(fn, inputs, weights, eps)
+# The gradient checks of the graded cells: the gradients your backward gives, against central differences
+# (module 02's helpers).
+from tinytorch.core.autograd import backward_grads, central_differences
 
 # %% [markdown]
 # ## 1. Layer normalisation
