@@ -233,7 +233,7 @@ class Kernel:
         ctx.setsockopt(zmq.MAXMSGSIZE, max(32 * 1024 * 1024, 8 * self.limits.output_kb * 1024))
         self.kc = BlockingKernelClient(connection_file=conn_file, context=ctx)
         self.kc.load_connection_file()
-        self.kc.start_channels()
+        self.kc.start_channels(hb=False, stdin=False)   # death is seen from the process itself; no input is read
         deadline = time.monotonic() + self.limits.startup_timeout
         while time.monotonic() < deadline:
             if not self.alive():
