@@ -609,18 +609,10 @@ def mark_scheme(c, aid, exp, limits, mode, warning, ro_binds, env, ref_pkg, base
     work, conn = base / "work", base / "conn"
     work.mkdir(parents=True)
     conn.mkdir()
-    src_dir = c.dir / "source" / aid
-    for p in src_dir.rglob("*"):
-        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
-            (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, work / p.relative_to(src_dir))
-    (base / "notebook.json").write_text(json.dumps(prepared.notebook))
-    (base / "job.json").write_text(json.dumps({
-        "notebook": str(base / "notebook.json"), "work": str(work), "conn": str(conn), "limits": asdict(limits),
-        "graded": prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
-        "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(base / "kernel.log"),
-        "result": str(base / "result.json"), "checks": "graded"}))
-    proc = subprocess.run([sys.executable, "-m", "tito.grading.sandbox", str(base / "job.json")], cwd=base,
+    _copy_supporting_files(c, aid, work)
+    job_file = _write_job(base, prepared.notebook, work, conn, "graded", prepared.graded, exp, limits, mode,
+                          warning, ro_binds, env)
+    proc = subprocess.run([sys.executable, "-m", "tito.grading.sandbox", job_file], cwd=base,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
     try:
         run = json.loads((base / "result.json").read_text())
@@ -653,6 +645,27 @@ def mark_scheme(c, aid, exp, limits, mode, warning, ro_binds, env, ref_pkg, base
                           + "\n  ".join(problems))
     _write_atomic(cache, json.dumps({"digest": digest, "records": records}))
     return records
+
+
+def _copy_supporting_files(c, aid, work):
+    "The assignment's supporting files (data, helpers) into a working copy, as nbgrader does: never notebooks."
+    src_dir = c.dir / "source" / aid
+    for p in src_dir.rglob("*"):
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
+            (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, work / p.relative_to(src_dir))
+
+
+def _write_job(folder, notebook, work, conn, checks, graded, exp, limits, mode, warning, ro_binds, env):
+    "The job file of one kernel run (what `python -m tito.grading.sandbox` executes); returns its path."
+    (folder / "notebook.json").write_text(json.dumps(notebook))
+    job_file = folder / "job.json"
+    job_file.write_text(json.dumps({
+        "notebook": str(folder / "notebook.json"), "work": str(work), "conn": str(conn), "limits": asdict(limits),
+        "graded": graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
+        "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(folder / "kernel.log"),
+        "result": str(folder / "result.json"), "checks": checks}))
+    return str(job_file)
 
 
 def _lock(c):
@@ -703,28 +716,17 @@ def _start(job, c, aid, exp, limits, mode, warning, ro_binds, env):
             shutil.copy2(p, work / p.name)
         elif p.is_dir():
             shutil.copytree(p, work / p.name, symlinks=True)
-    src_dir = c.dir / "source" / aid
-    for p in src_dir.rglob("*"):      # supporting files of the assignment (data, helpers), as nbgrader does
-        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
-            (work / p.relative_to(src_dir)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, work / p.relative_to(src_dir))
-    # two runs, each in a fresh kernel and its own copy of the working folder: the graded run (hidden tests
-    # included) gives the scores and is never shown to the student; the feedback run (visible tests only) is
-    # what the student sees, so nothing in it can come from a hidden test
+    _copy_supporting_files(c, aid, work)
+    # two runs, each in a fresh kernel and its own copy of the working folder: the graded run (the probes of every
+    # check, hidden ones included) gives the scores and is never shown to the student; the feedback run (visible
+    # tests only) is what the student sees, so nothing in it can come from a hidden check
     job_files = []
     for run, nb in (("graded", job.prepared.notebook), ("feedback", job.prepared.feedback)):
         run_work, conn = job.base / run / "work", job.base / run / "conn"
         shutil.copytree(work, run_work, symlinks=True)
         conn.mkdir()
-        nb_path = job.base / run / "notebook.json"
-        nb_path.write_text(json.dumps(nb))
-        job_file = job.base / run / "job.json"
-        job_file.write_text(json.dumps({
-            "notebook": str(nb_path), "work": str(run_work), "conn": str(conn), "limits": asdict(limits),
-            "graded": job.prepared.graded, "mode": mode, "aliases": exp.aliases, "warning": warning,
-            "ro_binds": [[str(a), str(b)] for a, b in ro_binds], "env": env, "log": str(job.base / run / "kernel.log"),
-            "result": str(job.base / run / "result.json"), "checks": run}))
-        job_files.append(str(job_file))
+        job_files.append(_write_job(job.base / run, nb, run_work, conn, run, job.prepared.graded, exp, limits, mode,
+                                    warning, ro_binds, env))
     shutil.rmtree(work)
     log = open(job.base / "runner.log", "wb")
     job.proc = subprocess.Popen([sys.executable, "-m", "tito.grading.sandbox", *job_files], cwd=job.base,
